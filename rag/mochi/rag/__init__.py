@@ -1,0 +1,4 @@
+"""mochi.rag: sources, chunking, embedding, the Qdrant store and retrieval.
+
+Imports neither `mochi.server` nor `mochi.trainer`.
+"""
