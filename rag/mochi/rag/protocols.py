@@ -108,5 +108,6 @@ class VectorStore(Protocol):
 
 
 class Retriever(Protocol):
-    def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
-        ...
+    def retrieve(
+        self, query: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[Hit]: ...

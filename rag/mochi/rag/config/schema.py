@@ -1,0 +1,189 @@
+"""The index's configuration tree. Every field has a default; `help` says what it does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mochi.rag.config.errors import ConfigError
+
+DEFAULT_SECRET_PATHS: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    "credentials",
+    "credentials.json",
+    "*credentials*.json",
+    "secrets.*",
+    "*.secret",
+    ".aws/**",
+    ".ssh/**",
+    ".gnupg/**",
+    "*.kdbx",
+)
+
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+    r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",  # AWS access key id
+    r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+=]{40}",
+    r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{60,}\b",
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",  # Slack
+    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b",  # OpenAI / Anthropic style keys
+    r"\bAIza[0-9A-Za-z_-]{35}\b",  # Google API key
+    r"\bglpat-[A-Za-z0-9_-]{20,}\b",  # GitLab
+    r"\b(?:sk|rk)_live_[A-Za-z0-9]{24,}\b",  # Stripe
+    r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",  # JWT
+    r"(?i)\b(?:password|passwd|secret|api_key|apikey|access_token|auth_token)\b\s*[=:]\s*['\"][^'\"\s]{12,}['\"]",
+)
+
+
+def _check_positive(key: str, value: int | float) -> None:
+    if value <= 0:
+        raise ConfigError(key, f"must be > 0, got {value!r}")
+
+
+@dataclass
+class IndexConfig:
+    max_file_bytes: int = field(
+        default=1_000_000, metadata={"help": "Files larger than this are skipped (counted)."}
+    )
+    ignore: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Extra gitignore-style patterns to leave out of the index."},
+    )
+    include_history: bool = field(
+        default=True, metadata={"help": "Index git commits (message, paths, diff summary)."}
+    )
+    max_commits: int = field(default=1000, metadata={"help": "How many recent commits to index."})
+    max_diff_chars: int = field(default=4000, metadata={"help": "Diff summary cap per commit."})
+    chunk_max_chars: int = field(default=1500, metadata={"help": "Largest chunk, in characters."})
+    pdf: bool = field(default=True, metadata={"help": "Index the text of PDF files."})
+    ocr: bool = field(
+        default=False,
+        metadata={"help": "OCR scanned PDF pages with easyocr (needs the 'ocr' extra)."},
+    )
+    watch_debounce_ms: int = field(
+        default=75, metadata={"help": "Delay between a file change and its re-index."}
+    )
+    batch_chunks: int = field(
+        default=256, metadata={"help": "Chunks embedded and written per batch."}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_commits", "max_diff_chars", "chunk_max_chars"):
+            _check_positive(f"index.{name}", getattr(self, name))
+        _check_positive("index.batch_chunks", self.batch_chunks)
+        if self.watch_debounce_ms < 0:
+            raise ConfigError("index.watch_debounce_ms", "must be >= 0")
+
+
+@dataclass
+class SecretsConfig:
+    paths: list[str] = field(
+        default_factory=lambda: list(DEFAULT_SECRET_PATHS),
+        metadata={"help": "Gitignore-style patterns of files never indexed."},
+    )
+    patterns: list[str] = field(
+        default_factory=lambda: list(DEFAULT_SECRET_PATTERNS),
+        metadata={"help": "Regexes; a chunk matching one is never indexed."},
+    )
+    extra_paths: list[str] = field(
+        default_factory=list, metadata={"help": "Added to `paths` (keeps the defaults)."}
+    )
+    extra_patterns: list[str] = field(
+        default_factory=list, metadata={"help": "Added to `patterns` (keeps the defaults)."}
+    )
+
+
+@dataclass
+class EmbeddingConfig:
+    model: str = field(
+        default="all-MiniLM-L6-v2",
+        metadata={"help": "sentence-transformers model name, hub id or local path."},
+    )
+    query_prefix: str = field(default="", metadata={"help": "e.g. 'query: ' for e5 models."})
+    passage_prefix: str = field(default="", metadata={"help": "e.g. 'passage: ' for e5 models."})
+    batch_size: int = field(default=32, metadata={"help": "Texts per forward pass."})
+    max_seq_length: int = field(default=256, metadata={"help": "Tokens kept per text."})
+    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda, cuda:1, mps."})
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "Allow the model's own Python code to run (opt-in)."}
+    )
+
+    def __post_init__(self) -> None:
+        _check_positive("embedding.batch_size", self.batch_size)
+        _check_positive("embedding.max_seq_length", self.max_seq_length)
+        if not self.model:
+            raise ConfigError("embedding.model", "must not be empty")
+
+
+@dataclass
+class StoreConfig:
+    backend: Literal["edge", "qdrant"] = field(
+        default="edge",
+        metadata={"help": "edge: Qdrant Edge in-process; qdrant: a Qdrant server at `url`."},
+    )
+    url: str = field(default="", metadata={"help": "Qdrant server URL (backend = qdrant)."})
+    api_key: str = field(default="", metadata={"help": "Qdrant API key (prefer the env var)."})
+    collection: str = field(
+        default="", metadata={"help": "Collection name; default derives from the workspace."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.backend == "qdrant" and not self.url:
+            raise ConfigError("store.url", "is required when store.backend = 'qdrant'")
+        if self.backend == "edge" and self.url:
+            raise ConfigError("store.url", "is only used with store.backend = 'qdrant'")
+
+
+@dataclass
+class RetrievalConfig:
+    fusion: Literal["weighted", "rrf"] = field(
+        default="weighted",
+        metadata={"help": "weighted: normalised score blend; rrf: reciprocal-rank fusion."},
+    )
+    dense_weight: float = field(
+        default=0.7, metadata={"help": "Share of the dense score in the blend (0..1)."}
+    )
+    rrf_k: int = field(default=60, metadata={"help": "RRF constant."})
+    candidates: int = field(default=100, metadata={"help": "Hits fetched from each retriever."})
+    dedupe_similarity: float = field(
+        default=0.9, metadata={"help": "Hits this similar (token Jaccard) to a better one drop."}
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError(
+                "retrieval.dense_weight", f"must be in [0, 1], got {self.dense_weight}"
+            )
+        if not 0.0 < self.dedupe_similarity <= 1.0:
+            raise ConfigError("retrieval.dedupe_similarity", "must be in (0, 1]")
+        _check_positive("retrieval.rrf_k", self.rrf_k)
+        _check_positive("retrieval.candidates", self.candidates)
+
+
+@dataclass
+class RagConfig:
+    data_dir: str = field(
+        default="",
+        metadata={"help": "Where indexes and models live; default $XDG_DATA_HOME/mochi."},
+    )
+    index: IndexConfig = field(default_factory=IndexConfig)
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)

@@ -1,0 +1,141 @@
+"""Dense + sparse retrieval with fusion, filters and near-duplicate removal."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Literal
+
+from mochi.rag.protocols import Embedder, SparseEncoder, VectorStore
+from mochi.rag.retrieval.fusion import rrf_fusion, weighted_fusion
+from mochi.rag.types import Hit, ScoredId, SearchFilters, StoreFilter
+
+Mode = Literal["hybrid", "dense", "sparse"]
+_TOKEN = re.compile(r"\w+")
+
+
+def glob_prefix(glob: str) -> str:
+    """The literal directory a glob starts with ("rag/mochi/**/*.py" -> "rag/mochi")."""
+    parts: list[str] = []
+    for part in glob.strip("/").split("/")[:-1]:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    return "/".join(parts)
+
+
+def glob_matches(path: str, glob: str) -> bool:
+    """fnmatch, with `**/` also matching zero directories."""
+    if fnmatch.fnmatchcase(path, glob):
+        return True
+    return "**/" in glob and fnmatch.fnmatchcase(path, glob.replace("**/", ""))
+
+
+def _shingles(text: str) -> set[str]:
+    return set(_TOKEN.findall(text.lower()))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+class HybridRetriever:
+    """Implements the Retriever protocol over any VectorStore."""
+
+    def __init__(
+        self,
+        *,
+        store: VectorStore,
+        embedder: Embedder,
+        sparse: SparseEncoder,
+        fusion: Literal["weighted", "rrf"] = "weighted",
+        dense_weight: float = 0.7,
+        rrf_k: int = 60,
+        candidates: int = 100,
+        dedupe_similarity: float = 0.9,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._sparse = sparse
+        self._fusion = fusion
+        self._alpha = dense_weight
+        self._rrf_k = rrf_k
+        self._candidates = candidates
+        self._dedupe = dedupe_similarity
+
+    def ranked_ids(
+        self, query: str, limit: int, where: StoreFilter | None = None, mode: Mode = "hybrid"
+    ) -> list[ScoredId]:
+        """Fused ids and scores before payloads are read (benchmarks use this)."""
+        dense: list[ScoredId] = []
+        sparse: list[ScoredId] = []
+        if mode in ("hybrid", "dense"):
+            dense = self._store.search_dense(self._embedder.embed_query(query), limit, where)
+        if mode in ("hybrid", "sparse"):
+            vector = self._sparse.encode_query(query)
+            if vector.indices:
+                sparse = self._store.search_sparse(vector, limit, where)
+        if mode == "dense":
+            return dense
+        if mode == "sparse":
+            return sparse
+        if self._fusion == "rrf":
+            return rrf_fusion(dense, sparse, self._rrf_k)
+        return weighted_fusion(dense, sparse, self._alpha)
+
+    def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
+        return self.search(query, k, filters)
+
+    def search(
+        self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        if k <= 0 or not query.strip():
+            return []
+        filters = filters or SearchFilters()
+        where = StoreFilter(
+            languages=filters.languages,
+            kinds=filters.kinds,
+            sources=filters.sources,
+            dir_prefix=glob_prefix(filters.path_glob) if filters.path_glob else "",
+        )
+        limit = max(self._candidates, k * (4 if filters.path_glob else 2))
+        ranked = self.ranked_ids(query, limit, None if where.is_empty() else where, mode)
+        payloads = self._store.get_payloads([h.id for h in ranked[:limit]])
+        hits: list[Hit] = []
+        kept_shingles: list[set[str]] = []
+        for scored in ranked:
+            payload = payloads.get(scored.id)
+            if payload is None:
+                continue
+            path = str(payload.get("path", ""))
+            if filters.path_glob and not glob_matches(path, filters.path_glob):
+                continue
+            text = str(payload.get("text", ""))
+            shingles = _shingles(text)
+            if any(_jaccard(shingles, seen) >= self._dedupe for seen in kept_shingles):
+                continue
+            kept_shingles.append(shingles)
+            hits.append(_hit(payload, scored.score))
+            if len(hits) >= k:
+                break
+        return hits
+
+
+def _hit(payload: dict[str, object], score: float) -> Hit:
+    def as_int(key: str) -> int:
+        value = payload.get(key, 0)
+        return value if isinstance(value, int) else 0
+
+    return Hit(
+        path=str(payload.get("path", "")),
+        start_line=as_int("start_line"),
+        end_line=as_int("end_line"),
+        score=score,
+        text=str(payload.get("text", "")),
+        kind=str(payload.get("kind", "")),
+        language=str(payload.get("language", "")),
+        symbol=str(payload.get("symbol", "")),
+        source=str(payload.get("source", "code")),
+    )

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run the OCR-marked tests in .venv-ocr (created by scripts/setup_ocr_env.sh).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+bash scripts/setup_ocr_env.sh
+exec .venv-ocr/bin/python -m pytest -m ocr tests/rag/test_ocr.py -q "$@"

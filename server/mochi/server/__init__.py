@@ -1,0 +1,1 @@
+"""mochi.server: the language server, its CLI and the generation back ends."""

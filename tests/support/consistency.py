@@ -1,0 +1,33 @@
+"""The invariant every crash and edit test checks: store = manifest = files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from mochi.rag.index import WorkspaceIndex
+
+
+def assert_consistent(
+    index: WorkspaceIndex, root: Path, expected_files: set[str] | None = None
+) -> None:
+    store_ids = set(index.store.iter_ids())
+    manifest_ids = index.manifest.all_chunk_ids()
+    assert store_ids == manifest_ids, (
+        f"store has {len(store_ids - manifest_ids)} extra, "
+        f"misses {len(manifest_ids - store_ids)} of the manifest"
+    )
+    assert not index.manifest.pending()
+    docs = index.manifest.docs("workspace")
+    if expected_files is not None:
+        assert set(docs) == expected_files
+    for key, row in docs.items():
+        path = root / key
+        assert path.is_file(), f"manifest lists {key}, which no longer exists"
+        assert row.content_hash == hashlib.sha256(path.read_bytes()).hexdigest(), key
+    payloads = index.store.get_payloads(sorted(store_ids))
+    by_doc: dict[str, set[str]] = {}
+    for pid, payload in payloads.items():
+        by_doc.setdefault(str(payload["path"]), set()).add(pid)
+    for key in docs:
+        assert by_doc.get(key, set()) == {c.id for c in index.manifest.chunks_of(key)}, key
