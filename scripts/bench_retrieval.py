@@ -56,15 +56,24 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs/benchmarks")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the corpus and its index here (a re-run then embeds nothing)",
+    )
     args = parser.parse_args()
     corpus: dict[str, int] = json.loads((args.data / "code_idx_map.txt").read_text())
     queries = json.loads((args.data / "cosqa-retrieval-dev-500.json").read_text())[: args.queries]
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = args.workdir or Path(tmp)
         root = Path(scratch) / "cosqa"
-        (root / "f").mkdir(parents=True)
+        (root / "f").mkdir(parents=True, exist_ok=True)
         for code, idx in corpus.items():
-            (root / "f" / f"{idx}.py").write_text(code)
+            target = root / "f" / f"{idx}.py"
+            if not target.exists() or target.read_text() != code:
+                target.write_text(code)
         config = RagConfig(data_dir=str(Path(scratch) / "data"))
         config.index.include_history = False
         with open_workspace_index(root, config) as index:

@@ -5,4 +5,5 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 bash scripts/setup_ocr_env.sh
-exec .venv-ocr/bin/python -m pytest -m ocr tests/rag/test_ocr.py -q "$@"
+# The OCR test and the PDF tests that need pypdfium2 (skipped in the main venv).
+exec .venv-ocr/bin/python -m pytest tests/rag/test_ocr.py tests/rag/test_sources_pdf.py -q "$@"

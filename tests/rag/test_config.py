@@ -91,3 +91,19 @@ def test_data_dir_follows_xdg(tmp_path: Path) -> None:
     assert workspace_id(a) != workspace_id(b)
     assert workspace_id(a).startswith("proj-")
     assert index_dir(tmp_path, a).parent == tmp_path / "indexes"
+
+
+def test_dict_settings_keep_their_keys(tmp_path: Path) -> None:
+    from mochi.server.config import MochiConfig
+
+    (tmp_path / ".mochi.toml").write_text('[model.adapters]\nmyExpert = "/a"\n')
+    config = load_workspace_config(
+        MochiConfig, tmp_path, environ={}, overrides={"model": {"vllmUrl": "http://x"}}
+    )
+    assert config.model.adapters == {"myExpert": "/a"}  # a name, not a setting: kept as is
+    assert config.model.vllm_url == "http://x"
+    env = {"MOCHI_MODEL__ADAPTERS": '{"b": "/b"}'}
+    merged = load_workspace_config(MochiConfig, tmp_path, environ=env).model.adapters
+    assert merged == {"myExpert": "/a", "b": "/b"}  # tables merge, like sections
+    with pytest.raises(ConfigError, match="model.adapters.x"):
+        build_config(MochiConfig, {"model": {"adapters": {"x": 3}}})

@@ -201,7 +201,19 @@ def opener(request: pytest.FixtureRequest) -> Opener:
 
 @pytest.fixture
 def store(opener: Opener, tmp_path: Path, corpus: Corpus) -> Iterator[VectorStore]:
+    """A loaded store of its own, for tests that change it."""
     opened = opener(tmp_path, DIM)
+    opened.upsert(corpus.points)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, corpus: Corpus
+) -> Iterator[VectorStore]:
+    """A loaded store shared by the read-only tests (local mode upserts are slow)."""
+    opened = BACKENDS[str(request.param)](tmp_path_factory.mktemp("loaded"), DIM)
     opened.upsert(corpus.points)
     yield opened
     opened.close()
@@ -210,38 +222,38 @@ def store(opener: Opener, tmp_path: Path, corpus: Corpus) -> Iterator[VectorStor
 # -- every back end against the reference --------------------------------------------
 
 
-def test_count_after_upsert(store: VectorStore) -> None:
-    assert store.count() == N_POINTS
+def test_count_after_upsert(loaded: VectorStore) -> None:
+    assert loaded.count() == N_POINTS
 
 
-def test_dense_search_matches_brute_force(store: VectorStore, corpus: Corpus) -> None:
+def test_dense_search_matches_brute_force(loaded: VectorStore, corpus: Corpus) -> None:
     for n, query in enumerate(corpus.dense_queries):
         expected = reference_dense(corpus.points, query, K, StoreFilter())
-        assert_same_ranking(store.search_dense(query, K), expected, f"dense query {n}")
-    assert store.search_dense(corpus.dense_queries[-1], 1)[0].id == corpus.points[42].id
+        assert_same_ranking(loaded.search_dense(query, K), expected, f"dense query {n}")
+    assert loaded.search_dense(corpus.dense_queries[-1], 1)[0].id == corpus.points[42].id
 
 
-def test_sparse_search_applies_qdrant_idf(store: VectorStore, corpus: Corpus) -> None:
+def test_sparse_search_applies_qdrant_idf(loaded: VectorStore, corpus: Corpus) -> None:
     for n, query in enumerate(corpus.sparse_queries):
         expected = reference_sparse(corpus.points, query, K, StoreFilter())
-        assert_same_ranking(store.search_sparse(query, K), expected, f"sparse query {n}")
-    assert store.search_sparse(corpus.sparse_queries[-1], K) == []
-    assert store.search_sparse(SparseVector((), ()), K) == []
+        assert_same_ranking(loaded.search_sparse(query, K), expected, f"sparse query {n}")
+    assert loaded.search_sparse(corpus.sparse_queries[-1], K) == []
+    assert loaded.search_sparse(SparseVector((), ()), K) == []
 
 
 @pytest.mark.parametrize("where", FILTERS, ids=repr)
 def test_filtered_search_matches_reference(
-    store: VectorStore, corpus: Corpus, where: StoreFilter
+    loaded: VectorStore, corpus: Corpus, where: StoreFilter
 ) -> None:
     allowed = {p.id for p in corpus.points if matches(p.payload, where)}
     for query in corpus.dense_queries:
-        got = store.search_dense(query, K, where)
+        got = loaded.search_dense(query, K, where)
         assert {hit.id for hit in got} <= allowed
         assert_same_ranking(got, reference_dense(corpus.points, query, K, where), repr(where))
     for sparse in corpus.sparse_queries:
-        got = store.search_sparse(sparse, K, where)
+        got = loaded.search_sparse(sparse, K, where)
         assert_same_ranking(got, reference_sparse(corpus.points, sparse, K, where), repr(where))
-    everything = store.search_dense(corpus.dense_queries[0], N_POINTS, where)
+    everything = loaded.search_dense(corpus.dense_queries[0], N_POINTS, where)
     assert {hit.id for hit in everything} == allowed
 
 
@@ -289,10 +301,10 @@ def test_set_payloads_overwrites_and_filters_see_it(store: VectorStore, corpus: 
     np.testing.assert_allclose(sparse.values, corpus.points[1].sparse.values, rtol=1e-6)
 
 
-def test_get_vectors_round_trip(store: VectorStore, corpus: Corpus) -> None:
+def test_get_vectors_round_trip(loaded: VectorStore, corpus: Corpus) -> None:
     wanted = corpus.points[10:20]
     missing = str(uuid.uuid4())
-    got = store.get_vectors([p.id for p in wanted] + [missing])
+    got = loaded.get_vectors([p.id for p in wanted] + [missing])
     assert set(got) == {p.id for p in wanted}
     for point in wanted:
         dense, sparse = got[point.id]
@@ -300,12 +312,12 @@ def test_get_vectors_round_trip(store: VectorStore, corpus: Corpus) -> None:
         np.testing.assert_allclose(dense, unit, atol=1e-6)
         assert sparse.indices == point.sparse.indices
         np.testing.assert_allclose(sparse.values, point.sparse.values, rtol=1e-6)
-    assert store.get_vectors([]) == {}
+    assert loaded.get_vectors([]) == {}
 
 
-def test_get_payloads_round_trip(store: VectorStore, corpus: Corpus) -> None:
+def test_get_payloads_round_trip(loaded: VectorStore, corpus: Corpus) -> None:
     wanted = corpus.points[:5]
-    assert store.get_payloads([p.id for p in wanted]) == {p.id: p.payload for p in wanted}
+    assert loaded.get_payloads([p.id for p in wanted]) == {p.id: p.payload for p in wanted}
 
 
 def test_upsert_replaces_an_existing_point(store: VectorStore, corpus: Corpus) -> None:
@@ -317,8 +329,8 @@ def test_upsert_replaces_an_existing_point(store: VectorStore, corpus: Corpus) -
     assert store.get_payloads([old.id])[old.id]["kind"] == "new"
 
 
-def test_iter_ids_pages_through_everything(store: VectorStore, corpus: Corpus) -> None:
-    ids = list(store.iter_ids())
+def test_iter_ids_pages_through_everything(loaded: VectorStore, corpus: Corpus) -> None:
+    ids = list(loaded.iter_ids())
     assert len(ids) == len(set(ids)) == N_POINTS  # N_POINTS is more than one scroll page
     assert set(ids) == {p.id for p in corpus.points}
 

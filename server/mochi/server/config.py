@@ -1,19 +1,89 @@
-"""The whole mochi configuration tree (the index part lives in mochi.rag.config)."""
+"""The whole mochi configuration tree: the index part (mochi.rag.config) plus the
+server's sections. LSP `initializationOptions` are a partial tree in camelCase,
+merged over the workspace's `.mochi.toml`."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from mochi.rag.config import RagConfig, load_workspace_config
+from mochi.rag.config import ConfigError, RagConfig, load_workspace_config
+
+
+@dataclass
+class CompletionConfig:
+    enabled: bool = field(default=True, metadata={"help": "Answer completion requests."})
+    max_tokens: int = field(default=48, metadata={"help": "Most tokens one suggestion may have."})
+    multiline: bool = field(
+        default=False, metadata={"help": "false: stop at the line end; true: at the block end."}
+    )
+    prompt_tokens: int = field(
+        default=1024, metadata={"help": "Budget for the current file's prefix and suffix."}
+    )
+    context_tokens: int = field(
+        default=384, metadata={"help": "Budget for cross-file context from the index."}
+    )
+    retrieval_k: int = field(default=6, metadata={"help": "Snippets considered as context."})
+
+    def __post_init__(self) -> None:
+        for name in ("max_tokens", "prompt_tokens", "retrieval_k"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"completion.{name}", "must be > 0")
+        if self.context_tokens < 0:
+            raise ConfigError("completion.context_tokens", "must be >= 0")
+
+
+@dataclass
+class ModelConfig:
+    backend: Literal["transformers", "vllm"] = field(
+        default="transformers",
+        metadata={"help": "transformers: in-process (CPU default); vllm: a vLLM server by URL."},
+    )
+    name: str = field(
+        default="",
+        metadata={"help": "A model in `mochi models list`, or a folder; '' = SmolLM2-135M."},
+    )
+    device: str = field(default="cpu", metadata={"help": "torch device for transformers."})
+    dtype: Literal["bfloat16", "float32", "auto"] = field(default="bfloat16")
+    vllm_url: str = field(default="", metadata={"help": "e.g. http://127.0.0.1:8000"})
+    vllm_model: str = field(default="", metadata={"help": "The base model name vLLM serves."})
+    fim_template: str = field(
+        default="", metadata={"help": "qwen, starcoder, codellama; '' = detect from the vocab."}
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Opt-in only."})
+    adapters: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "LoRA experts: name -> adapter folder."}
+    )
+    expert: str = field(default="", metadata={"help": "Always use this expert ('' = router)."})
+
+    def __post_init__(self) -> None:
+        if self.backend == "vllm" and not self.vllm_url:
+            raise ConfigError("model.vllm_url", "is required when model.backend = 'vllm'")
+
+
+@dataclass
+class HoverConfig:
+    explain: bool = field(
+        default=False, metadata={"help": "Add a short model explanation to hovers."}
+    )
+    max_usages: int = field(default=5, metadata={"help": "Usages listed in a hover."})
+
+
+@dataclass
+class TrainerConfig:
+    url: str = field(default="", metadata={"help": "Training daemon URL ('' = none)."})
+    token: str = field(default="", metadata={"help": "Bearer token (prefer the env var)."})
 
 
 @dataclass
 class MochiConfig(RagConfig):
-    """Later sections (server, model, trainer) are added here as fields."""
+    completion: CompletionConfig = field(default_factory=CompletionConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    hover: HoverConfig = field(default_factory=HoverConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 def load_config(

@@ -11,9 +11,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Single-grammar wheels (tree-sitter-python, ...) that bundle their compiled grammar:
-# used when tree-sitter-language-pack has no grammar at hand (its 1.x releases
-# download grammars at run time, which fails offline).
+# Single-grammar wheels (tree-sitter-python, ...) that bundle their compiled grammar;
+# declared dependencies, so the eight main languages never need a download.
 _GRAMMAR_WHEELS: dict[str, tuple[str, str]] = {
     "python": ("tree_sitter_python", "language"),
     "javascript": ("tree_sitter_javascript", "language"),
@@ -46,18 +45,22 @@ class GrammarCache:
 
 
 def _load(language: str) -> Parser | None:
+    """The bundled grammar wheel first (offline, no side effects); the language pack
+    only for languages without one (its 1.x releases download grammars on demand)."""
+    parser = _load_wheel(language)
+    if parser is not None:
+        return parser
     try:
         import tree_sitter_language_pack as pack
     except ImportError:
-        parser = _load_wheel(language)
-        if parser is None:
+        if language in _GRAMMAR_WHEELS:
             raise ImportError(_INSTALL_HINT) from None
-        return parser
+        return None
     try:
         return pack.get_parser(language)
     except Exception as exc:  # the pack raises its own error types (lookup, download)
         log.debug("tree-sitter-language-pack has no %s grammar: %s", language, exc)
-    return _load_wheel(language)
+    return None
 
 
 def _load_wheel(language: str) -> Parser | None:

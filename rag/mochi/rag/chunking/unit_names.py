@@ -8,6 +8,8 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 _HEADER_CAP = 200
+# C/C++ declarations whose type may be a struct/union/enum/class with a body.
+_TYPE_DECLARATIONS = frozenset({"type_definition", "declaration", "field_declaration"})
 # Declarators wrapped around a C/C++ function declarator (``*f(void)``, ``&g()``).
 _DECLARATOR_WRAPPERS = frozenset(
     {
@@ -55,7 +57,7 @@ def unit_name(node: Node) -> str:
     if kind == "type_declaration":  # Go: the first spec of ``type X ...`` or ``type (...)``
         spec = next((c for c in node.named_children if c.type in ("type_spec", "type_alias")), None)
         return text_of(spec.child_by_field_name("name")) if spec is not None else ""
-    if kind in ("type_definition", "declaration"):  # C: ``typedef struct {...} box;``
+    if kind in _TYPE_DECLARATIONS:  # C: ``typedef struct {...} box;``
         specifier = node.child_by_field_name("type")
         named = specifier.child_by_field_name("name") if specifier is not None else None
         return text_of(named) or _declarator_name(node.child_by_field_name("declarator"))
@@ -90,7 +92,7 @@ def assigned_function(node: Node, values: frozenset[str]) -> Node | None:
 def body_of(node: Node) -> Node | None:
     """The node holding a unit's members or statements, if it has one."""
     body = node.child_by_field_name("body")
-    if body is None and node.type in ("type_definition", "declaration"):
+    if body is None and node.type in _TYPE_DECLARATIONS:
         specifier = node.child_by_field_name("type")
         body = specifier.child_by_field_name("body") if specifier is not None else None
     return body

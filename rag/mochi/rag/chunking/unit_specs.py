@@ -106,7 +106,7 @@ _C = UnitSpec(
     functions=_set("function_definition"),
     classes=_set("struct_specifier", "union_specifier", "enum_specifier"),
     bodied=_set("struct_specifier", "union_specifier", "enum_specifier"),
-    typedefs=_set("type_definition", "declaration"),
+    typedefs=_set("type_definition", "declaration", "field_declaration"),
     transparent=_C_PREPROCESSOR,
     attached=_set("comment"),
 )

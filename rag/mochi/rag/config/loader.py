@@ -74,6 +74,13 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
                 return None
         inner = [a for a in get_args(tp) if a is not type(None)]
         return _convert(inner[0], value, key)
+    if origin is dict:
+        key_tp, value_tp = get_args(tp)
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, f"must be a table, got {value!r}")
+        return {
+            _convert(key_tp, k, key): _convert(value_tp, v, f"{key}.{k}") for k, v in value.items()
+        }
     if origin is list:
         (item_tp,) = get_args(tp)
         if not isinstance(value, list):
@@ -118,6 +125,14 @@ def _parse_env_value(tp: Any, text: str, key: str) -> Any:
             return float(text)
         except ValueError:
             raise ConfigError(key, f"must be a number, got {text!r}") from None
+    if origin is dict:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(key, f"is not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError(key, "must be a JSON object")
+        return value
     if origin is list:
         stripped = text.strip()
         if stripped.startswith("["):
@@ -164,16 +179,24 @@ def env_overrides(cls: type[Any], environ: Mapping[str, str]) -> dict[str, Any]:
 def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        norm = snake_case(str(key))
-        if isinstance(value, Mapping) and isinstance(merged.get(norm), Mapping):
-            merged[norm] = deep_merge(dict(merged[norm]), value)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(dict(merged[key]), value)
         else:
-            merged[norm] = value
+            merged[key] = value
     return merged
 
 
-def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
-    return deep_merge({}, data)
+def normalise_keys(cls: type[Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """camelCase -> snake_case for the keys that name settings (not inside dict values)."""
+    hints = typing.get_type_hints(cls)
+    result: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        name = snake_case(str(raw_key))
+        tp = hints.get(name)
+        if tp is not None and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+            value = normalise_keys(tp, value)  # type: ignore[arg-type]
+        result[name if tp is not None else str(raw_key)] = value
+    return result
 
 
 def read_workspace_file(root: Path) -> tuple[dict[str, Any], Path | None]:
@@ -204,11 +227,11 @@ def load_workspace_config(
     overrides: Mapping[str, Any] | None = None,
 ) -> T:
     raw, origin = read_workspace_file(root)
-    merged = _normalise(raw)
+    merged = normalise_keys(cls, raw)
     if environ:
         merged = deep_merge(merged, env_overrides(cls, environ))
     if overrides:
-        merged = deep_merge(merged, overrides)
+        merged = deep_merge(merged, normalise_keys(cls, overrides))
     try:
         return build_config(cls, merged)
     except ConfigError as exc:

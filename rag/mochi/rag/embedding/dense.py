@@ -77,7 +77,10 @@ class SentenceTransformerEmbedder:
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._lock = threading.Lock()
-        dim = self._model.get_sentence_embedding_dimension()
+        measure = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = measure()
         if not isinstance(dim, int):
             raise EmbeddingModelError(f"model {model!r} does not report an embedding size")
         self._dim = dim

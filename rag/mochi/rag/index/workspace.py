@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,14 @@ class WorkspaceIndex:
         self.manifest = manifest
         self._indexer = indexer
         self._closed = False
+        self._sync_lock = threading.Lock()
 
     def sync(
         self, progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None
     ) -> IndexReport:
-        return self._indexer.sync(progress, should_cancel)
+        """One sync at a time (the watcher, a save and a command may all ask)."""
+        with self._sync_lock:
+            return self._indexer.sync(progress, should_cancel)
 
     def search(
         self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid"

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mochi.server.cli import doctor_cmd, index_cmd, search_cmd
+from mochi.server.cli import doctor_cmd, index_cmd, search_cmd, serve_cmd
 from mochi.server.cli.errors import CliError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     index_cmd.register(commands)
     search_cmd.register(commands)
     doctor_cmd.register(commands)
+    serve_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: set up (idempotent), lint, type-check, run the test suite, then the
+# OCR tests in their own environment (see scripts/setup_ocr_env.sh for why).
+# MOCHI_SKIP_OCR=1 skips the OCR environment (it downloads several GB the first time).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+bash scripts/setup.sh
+py=.venv/bin/python
+
+echo "== ruff" >&2
+$py -m ruff check .
+$py -m ruff format --check .
+echo "== mypy" >&2
+$py -m mypy
+echo "== pytest" >&2
+$py -m pytest -m "not gpu and not ocr" "$@"
+if [[ "${MOCHI_SKIP_OCR:-0}" != "1" ]]; then
+    echo "== OCR tests (.venv-ocr)" >&2
+    bash scripts/run_ocr_tests.sh
+fi

@@ -1,0 +1,1 @@
+"""Hover facts and code-action tasks, independent of LSP."""

@@ -1,0 +1,54 @@
+"""`mochi serve`: the language server over stdio (default) or TCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mochi.server.cli.errors import CliError
+
+
+def register(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "serve", help="run the language server (editors start this)"
+    )
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("--log-file", type=Path, help="also write logs to this file")
+    p.set_defaults(run=run)
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CliError(f"--tcp wants HOST:PORT, e.g. 127.0.0.1:2087, got {value!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _reserve_stdout_for_lsp() -> Any:
+    """A private handle on fd 1 for the LSP stream; fd 1 itself then points at stderr,
+    so a stray print (ours or a native library's) can never corrupt the protocol."""
+    lsp_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return lsp_out
+
+
+def run(args: argparse.Namespace) -> int:
+    from mochi.server.lsp import create_server, default_services
+
+    if args.log_file:
+        handler = logging.FileHandler(args.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+    address = parse_host_port(args.tcp) if args.tcp else None
+    server = create_server(default_services())
+    if address is not None:
+        server.start_tcp(*address)
+    else:
+        server.start_io(sys.stdin.buffer, _reserve_stdout_for_lsp())
+    return 0

@@ -1,0 +1,1 @@
+"""Code completion at a cursor: context, prompt, generation, post-processing."""

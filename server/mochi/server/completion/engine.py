@@ -1,0 +1,112 @@
+"""The completion pipeline, free of LSP: cursor -> context -> prompt -> model -> text."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from mochi.rag.languages import classify
+from mochi.rag.prompting import build_prompt, select_snippets
+from mochi.server.completion.context import ContextBuilder
+from mochi.server.completion.postprocess import clean_completion
+from mochi.server.completion.window import split_at, window
+from mochi.server.config import CompletionConfig
+from mochi.server.generation import CancelToken, GenerationCancelled, GenerationRequest, Generator
+from mochi.server.routing import ExpertRouter
+
+
+@dataclass(frozen=True, slots=True)
+class CursorRequest:
+    path: str  # relative to the workspace root (or the file name)
+    text: str  # the whole document
+    line: int
+    character: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    retrieval_ms: float
+    prompt_ms: float
+    prefill_ms: float
+    decode_ms: float
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    text: str
+    adapter: str | None
+    context_paths: tuple[str, ...]
+    timings: Timings
+
+
+class CompletionEngine:
+    def __init__(
+        self,
+        generator: Generator,
+        router: ExpertRouter,
+        config: CompletionConfig,
+        context: ContextBuilder | None = None,
+    ) -> None:
+        self.generator = generator
+        self.router = router
+        self.config = config
+        self.context = context
+
+    def complete(self, request: CursorRequest, cancel: CancelToken) -> Suggestion | None:
+        """A suggestion for the cursor, None when there is none; raises
+        GenerationCancelled when `cancel` is set before the answer is ready."""
+        started = time.perf_counter()
+        language, _ = classify(request.path)
+        prefix, suffix = split_at(request.text, request.line, request.character)
+        count = self.generator.count_tokens
+        snippets = []
+        if self.context is not None and self.config.context_tokens > 0:
+            candidates = self.context.snippets(request.path, prefix)
+            snippets = select_snippets(candidates, self.config.context_tokens, count, language)
+        retrieved = time.perf_counter()
+        if cancel.is_set():
+            raise GenerationCancelled()
+        win = window(prefix, suffix, self.config.prompt_tokens, count)
+        info = self.generator.info()
+        prompt = build_prompt(
+            prefix=win.prefix,
+            suffix=win.suffix,
+            path=request.path,
+            language=language,
+            snippets=snippets,
+            fim_template=info.fim_template,
+        )
+        stop = prompt.stop if self.config.multiline else (*prompt.stop, "\n")
+        adapter = self.router.choose(request.path, language, self.generator.adapters())
+        prompted = time.perf_counter()
+        result = self.generator.generate(
+            GenerationRequest(
+                prompt=prompt.text,
+                max_tokens=self.config.max_tokens,
+                stop=stop,
+                adapter=adapter,
+            ),
+            cancel,
+        )
+        text = clean_completion(
+            result.text, prefix=prefix, suffix=suffix, multiline=self.config.multiline
+        )
+        if text is None:
+            return None
+        return Suggestion(
+            text=text,
+            adapter=result.adapter,
+            context_paths=tuple(s.path for s in snippets),
+            timings=Timings(
+                retrieval_ms=1000 * (retrieved - started),
+                prompt_ms=1000 * (prompted - retrieved),
+                prefill_ms=1000 * result.seconds_prefill,
+                decode_ms=1000 * result.seconds_decode,
+                prompt_tokens=result.prompt_tokens,
+                cached_tokens=result.cached_prompt_tokens,
+                completion_tokens=result.completion_tokens,
+            ),
+        )

@@ -1,0 +1,239 @@
+"""`TransformersGenerator`: the in-process back end (transformers + peft, CPU by default).
+
+One base model, several LoRA experts on it (peft), one request at a time under a lock.
+Decoding is written by hand (see `decode_loop`) for cancellation between tokens, stop
+strings, and reuse of the KV cache of earlier prompts that share a prefix (`prefix_cache`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
+from mochi.server.generation.fim_detect import detect_fim_template
+from mochi.server.generation.lora_adapters import LoraAdapters
+from mochi.server.generation.prefix_cache import PrefixCache
+from mochi.server.generation.torch_backend_deps import require_torch_backend
+from mochi.server.generation.types import (
+    BackendHealth,
+    BackendState,
+    CancelToken,
+    GenerationCancelled,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+)
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("bfloat16", "float32", "float16", "auto")
+
+
+class TransformersGenerator:
+    """Implements `Generator`. `generate` is blocking and may be called from any thread."""
+
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        device: str = "cpu",
+        dtype: str = "bfloat16",
+        adapters: Mapping[str, str] | None = None,
+        trust_remote_code: bool = False,
+        threads: int | None = None,
+        fim_template: str | None = None,
+        prefix_cache_size: int = 4,
+        prefill_chunk: int = 512,
+    ) -> None:
+        if dtype not in DTYPES:
+            raise GenerationError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+        if not (Path(model_dir).expanduser() / "config.json").is_file():
+            raise GenerationError(
+                f"no model in {model_dir} (config.json is missing); "
+                "import one with `mochi models import FILE.gguf|DIR`"
+            )
+        require_torch_backend()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._model_dir = model_dir
+        self._device = device
+        self._lock = threading.RLock()  # one request (or adapter load) on the model at a time
+        self._tokenizer_lock = threading.Lock()
+        self._closed = False
+        try:
+            self._tokenizer: Any = AutoTokenizer.from_pretrained(
+                model_dir, trust_remote_code=trust_remote_code
+            )
+            model: Any = AutoModelForCausalLM.from_pretrained(
+                model_dir,
+                dtype=dtype if dtype == "auto" else getattr(torch, dtype),
+                trust_remote_code=trust_remote_code,
+            )
+        except Exception as exc:
+            raise GenerationError(f"cannot load the model in {model_dir}: {exc}") from exc
+        model.to(device)
+        model.eval()
+        self._config: Any = model.config
+        self._adapters = LoraAdapters(model, model_dir)
+        for name, path in (adapters or {}).items():
+            self._adapters.load(name, path)
+        self._forward_kwargs = _logits_to_keep_kwargs(model)
+        self._stop_ids = stop_token_ids(
+            self._tokenizer, model.config, getattr(model, "generation_config", None)
+        )
+        self._prefix_cache = PrefixCache(prefix_cache_size)
+        self._prefill_chunk = prefill_chunk
+        self._fim_template = (
+            fim_template
+            if fim_template is not None
+            else detect_fim_template(self._tokenizer.get_vocab())
+        )
+        self._context_length = int(
+            getattr(model.config, "max_position_embeddings", None)
+            or getattr(model.config, "n_positions", None)
+            or 2048
+        )
+
+    # -- Generator ---------------------------------------------------------------------
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            model_id=self._model_dir,
+            backend="transformers",
+            context_length=self._context_length,
+            fim_template=self._fim_template,
+            adapters=tuple(self.adapters()),
+        )
+
+    def adapters(self) -> list[str]:
+        return self._adapters.names()  # a copy of a list: safe without the model lock
+
+    def health(self) -> BackendHealth:
+        if self._closed:
+            return BackendHealth(BackendState.DOWN, "closed")
+        return BackendHealth(
+            BackendState.READY,
+            f"{self._model_dir} on {self._device}",
+            extra={"cached_prompts": str(len(self._prefix_cache))},
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    def load_adapter(self, name: str, path: str) -> None:
+        with self._lock:
+            self._ensure_open()
+            self._adapters.load(name, path)
+            self._prefix_cache.invalidate(name)
+
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
+        if cancel.is_set():
+            raise GenerationCancelled()
+        prompt_ids = self._encode(request.prompt)
+        if not prompt_ids:
+            raise GenerationError("the prompt is empty (no tokens)")
+        room = self._context_length - len(prompt_ids)
+        if room <= 0:
+            raise GenerationError(
+                f"the prompt has {len(prompt_ids)} tokens; the model's context holds "
+                f"{self._context_length}"
+            )
+        settings = DecodeSettings(
+            max_new_tokens=min(request.max_tokens, room),
+            temperature=request.temperature,
+            seed=request.seed,
+            stop=request.stop,
+            stop_token_ids=self._stop_ids,
+            prefill_chunk=self._prefill_chunk,
+        )
+        with self._lock:
+            self._ensure_open()
+            self._adapters.check(request.adapter)
+            started = time.perf_counter()
+            if settings.max_new_tokens <= 0:
+                return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
+            return self._generate_locked(request.adapter, prompt_ids, settings, cancel, started)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._prefix_cache.clear()
+            self._adapters.model = None
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _generate_locked(
+        self,
+        adapter: str | None,
+        prompt_ids: list[int],
+        settings: DecodeSettings,
+        cancel: CancelToken,
+        started: float,
+    ) -> GenerationResult:
+        from transformers import DynamicCache
+
+        checkout = self._prefix_cache.checkout(adapter, prompt_ids)
+        cache = checkout.cache if checkout.cache is not None else DynamicCache(config=self._config)
+        state = KvState(cache, checkout.token_ids)
+        keep = False
+        try:
+            with self._adapters.active(adapter):
+                loop = DecodeLoop(
+                    self._adapters.model, self._tokenizer, self._device, self._forward_kwargs
+                )
+                decoded = loop.run(state, prompt_ids, settings, cancel, started)
+            keep = True
+        except GenerationCancelled:
+            keep = True  # the cache holds what was fed so far: the next prompt reuses it
+            raise
+        except Exception as exc:
+            raise GenerationError(f"generation failed: {exc}") from exc
+        finally:
+            if keep and _croppable(state.cache):
+                self._prefix_cache.checkin(adapter, state.token_ids, state.cache)
+        return GenerationResult(
+            text=decoded.text,
+            finish_reason=decoded.finish_reason,
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=decoded.completion_tokens,
+            cached_prompt_tokens=checkout.reused,
+            seconds_prefill=decoded.seconds_prefill,
+            seconds_decode=decoded.seconds_decode,
+            adapter=adapter,
+        )
+
+    def _encode(self, text: str) -> list[int]:
+        with self._tokenizer_lock:
+            ids: list[int] = self._tokenizer(text)["input_ids"]
+        return ids
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise GenerationError("the generator is closed")
+
+
+def _logits_to_keep_kwargs(model: Any) -> dict[str, Any]:
+    """Ask for the last position's logits only (the lm_head over a long prompt is costly)."""
+    parameters = inspect.signature(model.forward).parameters
+    for name in ("logits_to_keep", "num_logits_to_keep"):
+        if name in parameters:
+            return {name: 1}
+    return {}
+
+
+def _croppable(cache: Any) -> bool:
+    """Whether cutting the cache back restores an earlier state (not so for sliding windows)."""
+    croppable = getattr(cache, "is_croppable", None)
+    if croppable is not None:
+        return bool(croppable)
+    return not any(getattr(cache, "is_sliding", ()))

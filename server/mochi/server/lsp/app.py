@@ -1,0 +1,32 @@
+"""`create_server(services)`: the pygls server, built from its parts, no module globals."""
+
+from __future__ import annotations
+
+from mochi.server.lsp.features import (
+    code_actions,
+    commands,
+    completion,
+    documents,
+    hover,
+    inline_completion,
+    lifecycle,
+    symbols,
+)
+from mochi.server.lsp.server import MochiServer
+from mochi.server.lsp.services import Services
+
+
+def create_server(services: Services) -> MochiServer:
+    server = MochiServer(services)
+    for feature in (
+        lifecycle,
+        documents,
+        completion,
+        inline_completion,
+        hover,
+        code_actions,
+        commands,
+        symbols,
+    ):
+        feature.register(server)
+    return server

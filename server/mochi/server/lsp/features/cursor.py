@@ -1,0 +1,66 @@
+"""The shared path of completion and inline completion: one suggestion per cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from lsprotocol import types
+
+from mochi.server.completion.engine import CursorRequest, Suggestion
+from mochi.server.generation import GenerationCancelled, GenerationError
+from mochi.server.lsp.server import MochiServer
+
+log = logging.getLogger(__name__)
+MODEL_WAIT_SECONDS = 120.0
+
+
+async def suggest(server: MochiServer, uri: str, position: types.Position) -> Suggestion | None:
+    """A suggestion, or None (no model, superseded, nothing to add, back end down)."""
+    state = server.state
+    if not state.config.completion.enabled:
+        return None
+    if not state.generator_ready.is_set():
+        try:  # the first request after start-up waits for the model to load
+            await asyncio.wait_for(state.generator_ready.wait(), MODEL_WAIT_SECONDS)
+        except TimeoutError:
+            return None
+    engine = state.engine
+    if engine is None:
+        return None
+    document = server.workspace.get_text_document(uri)
+    request = CursorRequest(
+        path=state.relative(Path(document.path)),
+        text=document.source,
+        line=position.line,
+        character=position.character,
+    )
+    token = state.supersede(uri)
+    started = time.perf_counter()
+    try:
+        suggestion: Suggestion | None = await state.run_model(engine.complete, request, token)
+        if suggestion is not None:
+            state.recent_timings.append(
+                {
+                    "server_ms": 1000 * (time.perf_counter() - started),
+                    "adapter": suggestion.adapter,
+                    **asdict(suggestion.timings),
+                }
+            )
+        return suggestion
+    except asyncio.CancelledError:  # $/cancelRequest: stop the model too
+        token.cancel()
+        raise
+    except GenerationCancelled:  # a newer request for this document took over
+        return None
+    except GenerationError as exc:
+        log.warning("completion failed: %s", exc)
+        server.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Warning, message=str(exc))
+        )
+        return None
+    finally:
+        state.finish(uri, token)

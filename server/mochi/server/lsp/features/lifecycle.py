@@ -1,0 +1,167 @@
+"""initialize / initialized / didChangeConfiguration / shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from mochi.rag.config import ConfigError
+from mochi.rag.index.watcher import IndexWatcher
+from mochi.server.config import MochiConfig, load_config
+from mochi.server.lsp.progress import run_with_progress
+from mochi.server.lsp.server import MochiServer
+
+if TYPE_CHECKING:
+    from mochi.rag.index import IndexReport
+
+log = logging.getLogger(__name__)
+
+
+def workspace_root(params: types.InitializeParams) -> Path | None:
+    uri = params.root_uri
+    if uri is None and params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    if uri is None and params.root_path:
+        return Path(params.root_path)
+    path = to_fs_path(uri) if uri else None
+    return Path(path) if path else None
+
+
+def apply_options(server: MochiServer, root: Path | None, options: Any) -> MochiConfig:
+    """The workspace config with the client's options on top; bad options -> message + defaults."""
+    base = root or Path.cwd()
+    overrides = options if isinstance(options, Mapping) else {}
+    if options is not None and not isinstance(options, Mapping):
+        server.notify_user(f"initializationOptions must be an object, got {options!r}; ignored")
+    try:
+        return load_config(base, overrides=overrides)
+    except ConfigError as exc:
+        server.notify_user(f"bad option {exc}; using the defaults for it")
+        log.warning("bad configuration: %s", exc)
+    try:
+        return load_config(base)
+    except ConfigError as exc:
+        server.notify_user(f"bad .mochi.toml: {exc}; using built-in defaults")
+        return MochiConfig()
+
+
+def _index_summary(report: IndexReport) -> str:
+    return report.summary()
+
+
+async def open_index(server: MochiServer) -> None:
+    state = server.state
+    if state.root is None:
+        state.index_error = "no workspace folder: the index is off"
+        return
+    try:
+        state.index = await state.run_index(state.services.open_index, state.root, state.config)
+    except Exception as exc:
+        state.index_error = str(exc)
+        server.notify_user(f"the index is unavailable: {exc}")
+        log.warning("cannot open the index", exc_info=True)
+
+
+async def load_generator(server: MochiServer) -> None:
+    state = server.state
+    try:
+        state.generator = await state.run_model(
+            state.services.make_generator, state.config, state.root or Path.cwd()
+        )
+        state.generator_error = ""
+    except Exception as exc:
+        state.generator = None
+        state.generator_error = str(exc)
+        server.notify_user(f"no model for completions: {exc}", types.MessageType.Error)
+        log.warning("cannot load the model", exc_info=True)
+    state.rebuild_engine()
+    state.generator_ready.set()
+
+
+async def sync_index(server: MochiServer, title: str = "mochi: indexing") -> IndexReport | None:
+    index = server.state.index
+    if index is None:
+        return None
+    report: IndexReport = await run_with_progress(
+        server,
+        title,
+        lambda report_cb, cancel: index.sync(report_cb, cancel),
+        server.state.run_index,
+        _index_summary,
+    )
+    if server.state.engine is not None and server.state.engine.context is not None:
+        server.state.engine.context.invalidate()
+    return report
+
+
+def _start_watcher(server: MochiServer) -> None:
+    state = server.state
+    index = state.index
+    if index is None or state.root is None:
+        return
+
+    def on_change() -> None:
+        index.sync()
+        engine = state.engine
+        if engine is not None and engine.context is not None:
+            engine.context.invalidate()
+
+    state.watcher = IndexWatcher(state.root, on_change, state.config.index.watch_debounce_ms)
+    state.watcher.start()
+
+
+async def start_workspace(server: MochiServer) -> None:
+    state = server.state
+    await open_index(server)
+    state.index_ready.set()
+    loading = asyncio.create_task(load_generator(server))
+    try:
+        await sync_index(server)
+    except Exception as exc:
+        server.notify_user(f"indexing failed: {exc}")
+        log.exception("initial indexing failed")
+    _start_watcher(server)
+    await loading
+    state.rebuild_engine()
+
+
+def register(server: MochiServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MochiServer, params: types.InitializeParams) -> None:
+        ls.state.root = workspace_root(params)
+        if ls.state.root is not None:
+            ls.state.root = ls.state.root.resolve()
+        ls.state.config = apply_options(ls, ls.state.root, params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: MochiServer, params: types.InitializedParams) -> None:
+        ls.state.trainer = ls.state.services.make_trainer(ls.state.config)
+        # Tracked on the state so it is not garbage-collected mid-flight.
+        ls.state.startup = asyncio.create_task(start_workspace(ls))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: MochiServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, Mapping) and "mochi" in settings:
+            settings = settings["mochi"]
+        old = ls.state.config
+        ls.state.config = apply_options(ls, ls.state.root, settings)
+        if ls.state.config.model != old.model:
+            ls.state.generator_ready.clear()
+            if ls.state.generator is not None:
+                ls.state.generator.close()
+            await load_generator(ls)
+        else:
+            ls.state.rebuild_engine()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: MochiServer, params: None) -> None:
+        ls.state.close()

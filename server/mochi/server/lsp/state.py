@@ -1,0 +1,105 @@
+"""The runtime of one workspace inside the server: index, watcher, model, engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mochi.rag.index import WorkspaceIndex
+from mochi.rag.index.watcher import IndexWatcher
+from mochi.server.completion.context import ContextBuilder
+from mochi.server.completion.engine import CompletionEngine
+from mochi.server.config import MochiConfig
+from mochi.server.generation import CancelToken, Generator
+from mochi.server.lsp.services import Services
+from mochi.server.trainer_client import NoTrainer, TrainingClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkspaceState:
+    services: Services
+    config: MochiConfig = field(default_factory=MochiConfig)
+    root: Path | None = None
+    index: WorkspaceIndex | None = None
+    index_error: str = ""
+    watcher: IndexWatcher | None = None
+    generator: Generator | None = None
+    generator_error: str = ""
+    engine: CompletionEngine | None = None
+    trainer: TrainingClient = field(default_factory=NoTrainer)
+    # One model call at a time (a CPU model is not faster in parallel); index work
+    # has its own thread so a long sync never delays a completion.
+    model_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="mochi-model")
+    )
+    index_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="mochi-index")
+    )
+    inflight: dict[str, CancelToken] = field(default_factory=dict)
+    generator_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    index_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    startup: asyncio.Task[None] | None = None
+    # The last completions' timings (mochi.timings; the latency benchmark reads them).
+    recent_timings: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=256))
+
+    def relative(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
+    def supersede(self, key: str) -> CancelToken:
+        """A fresh token for `key` (a document); the previous request for it is cancelled."""
+        previous = self.inflight.get(key)
+        if previous is not None:
+            previous.cancel()
+        token = CancelToken()
+        self.inflight[key] = token
+        return token
+
+    def finish(self, key: str, token: CancelToken) -> None:
+        if self.inflight.get(key) is token:
+            del self.inflight[key]
+
+    def rebuild_engine(self) -> None:
+        if self.generator is None:
+            self.engine = None
+            return
+        context = (
+            ContextBuilder(self.index.retriever, self.config.completion.retrieval_k)
+            if self.index is not None
+            else None
+        )
+        self.engine = CompletionEngine(
+            self.generator, self.services.router, self.config.completion, context
+        )
+
+    async def run_model(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.model_pool, fn, *args)
+
+    async def run_index(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.index_pool, fn, *args)
+
+    def close(self) -> None:
+        for token in self.inflight.values():
+            token.cancel()
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+        if self.generator is not None:
+            self.generator.close()
+            self.generator = None
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.index_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,3 @@
+from mochi.server.routing.router import ExpertRouter, RuleRouter
+
+__all__ = ["ExpertRouter", "RuleRouter"]
