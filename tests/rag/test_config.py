@@ -105,5 +105,5 @@ def test_dict_settings_keep_their_keys(tmp_path: Path) -> None:
     env = {"MOCHI_MODEL__ADAPTERS": '{"b": "/b"}'}
     merged = load_workspace_config(MochiConfig, tmp_path, environ=env).model.adapters
     assert merged == {"myExpert": "/a", "b": "/b"}  # tables merge, like sections
-    with pytest.raises(ConfigError, match="model.adapters.x"):
+    with pytest.raises(ConfigError, match=r"model\.adapters\.x"):
         build_config(MochiConfig, {"model": {"adapters": {"x": 3}}})

@@ -45,7 +45,7 @@ def fetch_json(url, timeout=10):
         oldest = next(iter(self.items))
         del self.items[oldest]
 ''',
-    "web/src/format.ts": """export function formatCurrency(amount: number, currency: string): string {
+    "web/src/format.ts": """export function formatCurrency(amount: number, currency: string) {
   return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(amount);
 }
 """,
