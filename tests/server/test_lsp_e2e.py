@@ -23,16 +23,6 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-@pytest.fixture(scope="session")
-def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding the default model, imported once for the whole session."""
-    from mochi.server.models import ModelStore
-
-    data = tmp_path_factory.mktemp("mochi-data")
-    ModelStore(data).default_model()
-    return data
-
-
 @pytest_lsp.fixture(
     config=ClientServerConfig(server_command=SERVER_COMMAND, server_env=ENV),
     params=["neovim", "visual-studio-code"],

@@ -49,6 +49,18 @@ def test_default_model_is_smollm2_imported_from_the_wheel_and_completes_python(
 
 
 @pytest.mark.model
+def test_cli_default_prints_the_default_model_folder(
+    smollm2_store: ModelStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(smollm2_store.root.parent))
+    assert cli(["models", "--workspace", str(tmp_path), "default"]) == 0
+    assert capsys.readouterr().out.strip() == str(smollm2_store.path(DEFAULT_MODEL_NAME))
+
+
+@pytest.mark.model
 def test_default_model_without_the_wheel_names_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

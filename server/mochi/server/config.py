@@ -58,6 +58,10 @@ class ModelConfig:
         default_factory=dict, metadata={"help": "LoRA experts: name -> adapter folder."}
     )
     expert: str = field(default="", metadata={"help": "Always use this expert ('' = router)."})
+    prefix_cache: bool = field(
+        default=True,
+        metadata={"help": "Reuse the KV cache of an unchanged prompt prefix (transformers)."},
+    )
 
     def __post_init__(self) -> None:
         if self.backend == "vllm" and not self.vllm_url:

@@ -157,7 +157,12 @@ class RetrievalConfig:
         metadata={"help": "weighted: normalised score blend; rrf: reciprocal-rank fusion."},
     )
     dense_weight: float = field(
-        default=0.7, metadata={"help": "Share of the dense score in the blend (0..1)."}
+        default=0.9,
+        metadata={"help": "Dense share of the blend for natural-language queries (0..1)."},
+    )
+    code_dense_weight: float = field(
+        default=0.5,
+        metadata={"help": "Dense share for code-like queries (identifiers, calls) (0..1)."},
     )
     rrf_k: int = field(default=60, metadata={"help": "RRF constant."})
     candidates: int = field(default=100, metadata={"help": "Hits fetched from each retriever."})

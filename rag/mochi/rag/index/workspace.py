@@ -223,6 +223,7 @@ def open_workspace_index(
             sparse=sparse,
             fusion=r.fusion,
             dense_weight=r.dense_weight,
+            code_dense_weight=r.code_dense_weight,
             rrf_k=r.rrf_k,
             candidates=r.candidates,
             dedupe_similarity=r.dedupe_similarity,

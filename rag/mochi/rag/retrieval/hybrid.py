@@ -12,6 +12,14 @@ from mochi.rag.types import Hit, ScoredId, SearchFilters, StoreFilter
 
 Mode = Literal["hybrid", "dense", "sparse"]
 _TOKEN = re.compile(r"\w+")
+_CODE_HINT = re.compile(r"[A-Za-z0-9]_[A-Za-z0-9]|[a-z][A-Z]|[A-Za-z_]\(|\w\.\w|::|->|[{};=<>]")
+
+
+def is_code_like(query: str) -> bool:
+    """Identifiers (snake_case, camelCase), calls, attribute access, operators: the sparse
+    side's exact-token matching matters more there than for questions in plain words."""
+    stripped = query.strip()
+    return bool(_CODE_HINT.search(stripped)) or (" " not in stripped and len(stripped) > 2)
 
 
 def glob_prefix(glob: str) -> str:
@@ -51,7 +59,8 @@ class HybridRetriever:
         embedder: Embedder,
         sparse: SparseEncoder,
         fusion: Literal["weighted", "rrf"] = "weighted",
-        dense_weight: float = 0.7,
+        dense_weight: float = 0.9,
+        code_dense_weight: float = 0.5,
         rrf_k: int = 60,
         candidates: int = 100,
         dedupe_similarity: float = 0.9,
@@ -61,6 +70,7 @@ class HybridRetriever:
         self._sparse = sparse
         self._fusion = fusion
         self._alpha = dense_weight
+        self._code_alpha = code_dense_weight
         self._rrf_k = rrf_k
         self._candidates = candidates
         self._dedupe = dedupe_similarity
@@ -83,7 +93,8 @@ class HybridRetriever:
             return sparse
         if self._fusion == "rrf":
             return rrf_fusion(dense, sparse, self._rrf_k)
-        return weighted_fusion(dense, sparse, self._alpha)
+        alpha = self._code_alpha if is_code_like(query) else self._alpha
+        return weighted_fusion(dense, sparse, alpha)
 
     def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.search(query, k, filters)

@@ -7,7 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mochi.server.cli import doctor_cmd, index_cmd, search_cmd, serve_cmd
+from mochi.server.cli import (
+    demo_cmd,
+    doctor_cmd,
+    index_cmd,
+    models_cmd,
+    search_cmd,
+    serve_cmd,
+)
 from mochi.server.cli.errors import CliError
 
 
@@ -22,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     search_cmd.register(commands)
     doctor_cmd.register(commands)
     serve_cmd.register(commands)
+    models_cmd.register(commands)
+    demo_cmd.register(commands)
     return parser
 
 

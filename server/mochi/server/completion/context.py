@@ -10,7 +10,7 @@ from mochi.rag.prompting import ContextSnippet
 from mochi.rag.protocols import Retriever
 from mochi.rag.types import SearchFilters
 
-_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)$|^\s*#include\s+[<\"](.+)[>\"]", re.M)
+_IMPORT = re.compile(r"^\s*(?:from\s+(\S+)\s+)?import\s+(.+)$|^\s*#include\s+[<\"](.+)[>\"]", re.M)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 RECENT_LINES = 12
 
@@ -25,7 +25,8 @@ def context_query(prefix: str) -> str:
     recent = [ln.strip() for ln in lines if ln.strip()][-RECENT_LINES:]
     imported: list[str] = []
     for match in _IMPORT.finditer("\n".join(lines[:200])):
-        imported.extend(_IDENT.findall(match.group(1) or match.group(2) or ""))
+        for group in match.groups():
+            imported.extend(_IDENT.findall(group or ""))
     names = " ".join(dict.fromkeys(imported))
     return (names + "\n" + "\n".join(recent)).strip()
 

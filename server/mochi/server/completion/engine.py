@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mochi.rag.languages import classify
 from mochi.rag.prompting import build_prompt, select_snippets
@@ -36,7 +37,9 @@ class Timings:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    text: str
+    """The outcome of one completion; `text` is None when there is nothing worth showing."""
+
+    text: str | None
     adapter: str | None
     context_paths: tuple[str, ...]
     timings: Timings
@@ -54,14 +57,18 @@ class CompletionEngine:
         self.router = router
         self.config = config
         self.context = context
+        # Lines and snippets repeat from one keystroke to the next: count each once.
+        self._count = lru_cache(maxsize=65536)(generator.count_tokens)
 
-    def complete(self, request: CursorRequest, cancel: CancelToken) -> Suggestion | None:
-        """A suggestion for the cursor, None when there is none; raises
+    def complete(self, request: CursorRequest, cancel: CancelToken) -> Suggestion:
+        """The suggestion for the cursor (text None when there is none); raises
         GenerationCancelled when `cancel` is set before the answer is ready."""
+        if cancel.is_set():
+            raise GenerationCancelled()
         started = time.perf_counter()
         language, _ = classify(request.path)
         prefix, suffix = split_at(request.text, request.line, request.character)
-        count = self.generator.count_tokens
+        count = self._count
         snippets = []
         if self.context is not None and self.config.context_tokens > 0:
             candidates = self.context.snippets(request.path, prefix)
@@ -94,8 +101,6 @@ class CompletionEngine:
         text = clean_completion(
             result.text, prefix=prefix, suffix=suffix, multiline=self.config.multiline
         )
-        if text is None:
-            return None
         return Suggestion(
             text=text,
             adapter=result.adapter,

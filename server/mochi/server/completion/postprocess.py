@@ -46,6 +46,10 @@ def clean_completion(raw: str, *, prefix: str, suffix: str, multiline: bool) -> 
     if not current_line.strip():
         # At the start of a line the model may begin with a newline: skip it.
         text = text.lstrip("\n")
+    if multiline and not current_line.strip():
+        # At a line start the block's indent is that of the suggestion's first line.
+        first = text.split("\n", 1)[0]
+        indent = max(indent, first[: len(first) - len(first.lstrip())], key=len)
     text = _block(text, indent) if multiline else _first_line(text)
     suffix_line = suffix.split("\n", 1)[0]
     text = _suffix_overlap(text, suffix_line).rstrip()

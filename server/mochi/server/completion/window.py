@@ -2,7 +2,8 @@
 
 The prefix window starts at a line boundary that only moves in steps of
 `STEP_LINES`, so while the user types, the prompt's beginning stays identical
-and the back end can reuse its KV cache for it.
+and the back end can reuse its KV cache for it. Token counts are summed per
+line (`count_line` is expected to be memoised), so a keystroke costs one line.
 """
 
 from __future__ import annotations
@@ -32,18 +33,22 @@ def window(
     prefix: str,
     suffix: str,
     budget_tokens: int,
-    count_tokens: Callable[[str], int],
+    count_line: Callable[[str], int],
     suffix_share: float = 0.25,
 ) -> FileWindow:
     prefix_budget = int(budget_tokens * (1 - suffix_share))
     suffix_budget = budget_tokens - prefix_budget
     lines = prefix.split("\n")
+    costs = [count_line(ln) + 1 for ln in lines]
+    remaining = sum(costs)
     start = 0
-    while start < len(lines) - 1 and count_tokens("\n".join(lines[start:])) > prefix_budget:
-        start += STEP_LINES
-    start = min(start, len(lines) - 1)
-    kept_suffix = suffix.split("\n")
-    end = len(kept_suffix)
-    while end > 1 and count_tokens("\n".join(kept_suffix[:end])) > suffix_budget:
-        end = max(1, end // 2)
-    return FileWindow("\n".join(lines[start:]), "\n".join(kept_suffix[:end]))
+    while start < len(lines) - 1 and remaining > prefix_budget:
+        step = min(STEP_LINES, len(lines) - 1 - start)
+        remaining -= sum(costs[start : start + step])
+        start += step
+    after = suffix.split("\n")
+    end, used = 0, 0
+    while end < len(after) and used + count_line(after[end]) + 1 <= suffix_budget:
+        used += count_line(after[end]) + 1
+        end += 1
+    return FileWindow("\n".join(lines[start:]), "\n".join(after[: max(end, 1)]))

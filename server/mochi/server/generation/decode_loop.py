@@ -4,7 +4,7 @@ cancelled, stopped on a string, and started from a reused prefix."""
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ class DecodeSettings:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stop_token_ids: frozenset[int] = frozenset()  # EOS and other control tokens
-    prefill_chunk: int = 512  # tokens per prefill forward pass; cancellation is checked between
+    prefill_chunk: int = 1024  # tokens per prefill forward pass; cancellation is checked between
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +45,19 @@ class Decoded:
 class DecodeLoop:
     """Runs one request on `model` (a causal LM, possibly wrapped by peft)."""
 
-    def __init__(self, model: Any, tokenizer: Any, device: str, forward_kwargs: dict[str, Any]):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        device: str,
+        forward_kwargs: dict[str, Any],
+        set_decoding: Callable[[bool], None] | None = None,
+    ) -> None:
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
         self._forward_kwargs = forward_kwargs  # e.g. {"logits_to_keep": 1}
+        self._set_decoding = set_decoding or _no_switch  # called before prefill and decode
 
     def run(
         self,
@@ -69,22 +77,15 @@ class DecodeLoop:
         sampler = _Sampler(settings.temperature, settings.seed, self._device)
         text = CompletionText(self._tokenizer, prompt_ids[-1:], settings.stop)
         with torch.inference_mode():
+            self._set_decoding(False)
             logits = self._prefill(state, prompt_ids, settings.prefill_chunk, cancel)
             token = sampler.pick(logits)
             first_token_at = time.perf_counter()
-            finish = "length"
-            for step in range(settings.max_new_tokens):
-                if token in settings.stop_token_ids:
-                    finish = "stop"
-                    break
-                if text.push(token):
-                    finish = "stop"
-                    break
-                if step + 1 == settings.max_new_tokens:
-                    break
-                _check(cancel)
-                logits = self._forward(state, [token])
-                token = sampler.pick(logits)
+            self._set_decoding(True)
+            try:
+                finish = self._decode(state, token, text, sampler, settings, cancel)
+            finally:
+                self._set_decoding(False)
         return Decoded(
             text=text.text,
             finish_reason=finish,
@@ -92,6 +93,26 @@ class DecodeLoop:
             seconds_prefill=first_token_at - started,
             seconds_decode=time.perf_counter() - first_token_at,
         )
+
+    def _decode(
+        self,
+        state: KvState,
+        token: int,
+        text: CompletionText,
+        sampler: _Sampler,
+        settings: DecodeSettings,
+        cancel: CancelToken,
+    ) -> str:
+        """Feed one token at a time; the finish reason."""
+        for step in range(settings.max_new_tokens):
+            if token in settings.stop_token_ids or text.push(token):
+                return "stop"
+            if step + 1 == settings.max_new_tokens:
+                break
+            _check(cancel)
+            logits = self._forward(state, [token])
+            token = sampler.pick(logits)
+        return "length"
 
     def _prefill(
         self, state: KvState, prompt_ids: Sequence[int], chunk: int, cancel: CancelToken
@@ -140,6 +161,10 @@ class _Sampler:
             return int(torch.argmax(logits).item())
         probs = torch.softmax(logits.float() / self._temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=self._generator).item())
+
+
+def _no_switch(decoding: bool) -> None:
+    pass
 
 
 def _check(cancel: CancelToken) -> None:

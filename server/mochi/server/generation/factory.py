@@ -46,4 +46,5 @@ def make_generator(config: MochiConfig, root: Path) -> Generator:
         adapters=dict(model.adapters),
         trust_remote_code=model.trust_remote_code,
         fim_template=model.fim_template or None,
+        prefix_cache_size=4 if model.prefix_cache else 0,
     )

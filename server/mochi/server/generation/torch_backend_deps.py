@@ -6,7 +6,7 @@ import importlib
 
 from mochi.server.generation.types import GenerationError
 
-INSTALL_HINT = "pip install 'mochi[transformers]' (torch, transformers, peft)"
+INSTALL_HINT = "pip install mochi (torch, transformers and peft are core dependencies)"
 
 
 def require_torch_backend() -> None:

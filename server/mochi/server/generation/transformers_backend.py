@@ -11,7 +11,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class TransformersGenerator:
         threads: int | None = None,
         fim_template: str | None = None,
         prefix_cache_size: int = 4,
-        prefill_chunk: int = 512,
+        prefill_chunk: int = 1024,
     ) -> None:
         if dtype not in DTYPES:
             raise GenerationError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -88,6 +88,7 @@ class TransformersGenerator:
         for name, path in (adapters or {}).items():
             self._adapters.load(name, path)
         self._forward_kwargs = _logits_to_keep_kwargs(model)
+        self._set_decoding = _attention_switch(model, device)
         self._stop_ids = stop_token_ids(
             self._tokenizer, model.config, getattr(model, "generation_config", None)
         )
@@ -189,7 +190,11 @@ class TransformersGenerator:
         try:
             with self._adapters.active(adapter):
                 loop = DecodeLoop(
-                    self._adapters.model, self._tokenizer, self._device, self._forward_kwargs
+                    self._adapters.model,
+                    self._tokenizer,
+                    self._device,
+                    self._forward_kwargs,
+                    self._set_decoding,
                 )
                 decoded = loop.run(state, prompt_ids, settings, cancel, started)
             keep = True
@@ -229,6 +234,21 @@ def _logits_to_keep_kwargs(model: Any) -> dict[str, Any]:
         if name in parameters:
             return {name: 1}
     return {}
+
+
+def _attention_switch(model: Any, device: str) -> Callable[[bool], None] | None:
+    """On CPU, torch's SDPA kernel is the faster one for prefill, but eager attention is
+    ~25% faster per one-token decode step at a 1k context (SmolLM2-135M, bfloat16).
+    `model` is the transformers model (under any peft wrapper); switching costs < 1 ms."""
+    if device != "cpu" or not hasattr(model, "set_attn_implementation"):
+        return None
+    if getattr(model.config, "_attn_implementation", None) != "sdpa":
+        return None
+
+    def set_decoding(decoding: bool) -> None:
+        model.set_attn_implementation("eager" if decoding else "sdpa")
+
+    return set_decoding
 
 
 def _croppable(cache: Any) -> bool:

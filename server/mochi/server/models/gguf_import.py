@@ -8,7 +8,7 @@ from typing import Any
 
 from mochi.server.models.errors import ModelStoreError
 
-INSTALL_HINT = "pip install 'mochi[transformers]' (torch, transformers, gguf)"
+INSTALL_HINT = "pip install mochi (torch, transformers and gguf are core dependencies)"
 
 
 def dequantise_gguf(gguf_file: Path, out_dir: Path, *, dtype: str = "bfloat16") -> None:

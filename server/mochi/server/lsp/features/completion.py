@@ -19,7 +19,7 @@ def register(server: MochiServer) -> None:
     )
     async def completion(ls: MochiServer, params: types.CompletionParams) -> types.CompletionList:
         suggestion = await suggest(ls, params.text_document.uri, params.position)
-        if suggestion is None:
+        if suggestion is None or suggestion.text is None:
             return types.CompletionList(is_incomplete=True, items=[])
         document = ls.workspace.get_text_document(params.text_document.uri)
         lines = document.lines

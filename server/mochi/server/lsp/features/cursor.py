@@ -41,16 +41,16 @@ async def suggest(server: MochiServer, uri: str, position: types.Position) -> Su
     token = state.supersede(uri)
     started = time.perf_counter()
     try:
-        suggestion: Suggestion | None = await state.run_model(engine.complete, request, token)
-        if suggestion is not None:
-            state.recent_timings.append(
-                {
-                    "server_ms": 1000 * (time.perf_counter() - started),
-                    "adapter": suggestion.adapter,
-                    **asdict(suggestion.timings),
-                }
-            )
-        return suggestion
+        suggestion: Suggestion = await state.run_model(engine.complete, request, token)
+        state.recent_timings.append(
+            {
+                "server_ms": 1000 * (time.perf_counter() - started),
+                "adapter": suggestion.adapter,
+                "empty": suggestion.text is None,
+                **asdict(suggestion.timings),
+            }
+        )
+        return suggestion if suggestion.text is not None else None
     except asyncio.CancelledError:  # $/cancelRequest: stop the model too
         token.cancel()
         raise

@@ -14,7 +14,7 @@ def register(server: MochiServer) -> None:
         ls: MochiServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
         suggestion = await suggest(ls, params.text_document.uri, params.position)
-        if suggestion is None:
+        if suggestion is None or suggestion.text is None:
             return types.InlineCompletionList(items=[])
         at = params.position
         return types.InlineCompletionList(
