@@ -85,3 +85,14 @@ def test_prompts() -> None:
     assert ts.text.startswith("// a.ts\n")
     assert detect_fim_template({"<fim_prefix>": 1}) == "starcoder"
     assert detect_fim_template({"hello": 1}) is None
+
+
+def test_a_bad_option_is_dropped_alone() -> None:
+    from mochi.server.lsp.features.lifecycle import without_key
+
+    options = {"completion": {"maxTokens": -3, "multiline": True}, "model": {"name": "x"}}
+    assert without_key(options, "completion.max_tokens") == {
+        "completion": {"multiline": True},
+        "model": {"name": "x"},
+    }
+    assert without_key(options, "model") == {"completion": options["completion"]}

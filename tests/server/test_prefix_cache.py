@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mochi.rag.prompting.fim import detect_fim_template
 from mochi.server.generation.completion_text import find_stop
-from mochi.server.generation.fim_detect import detect_fim_template
 from mochi.server.generation.prefix_cache import PrefixCache
 
 

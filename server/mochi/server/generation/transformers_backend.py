@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mochi.rag.prompting.fim import detect_fim_template
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
-from mochi.server.generation.fim_detect import detect_fim_template
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
 from mochi.server.generation.torch_backend_deps import require_torch_backend

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from mochi.rag.config import ConfigError
+from mochi.rag.config.loader import snake_case
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
 from mochi.server.lsp.progress import run_with_progress
@@ -33,17 +34,36 @@ def workspace_root(params: types.InitializeParams) -> Path | None:
     return Path(path) if path else None
 
 
+def without_key(options: Mapping[str, Any], dotted: str) -> dict[str, Any]:
+    """`options` minus the setting `dotted` names (keys compared in snake_case)."""
+    head, _, rest = dotted.partition(".")
+    head = head.split("[", 1)[0]
+    result: dict[str, Any] = {}
+    for key, value in options.items():
+        if snake_case(str(key)) != head:
+            result[key] = value
+        elif rest and isinstance(value, Mapping):
+            result[key] = without_key(value, rest)
+    return result
+
+
 def apply_options(server: MochiServer, root: Path | None, options: Any) -> MochiConfig:
-    """The workspace config with the client's options on top; bad options -> message + defaults."""
+    """The workspace config with the client's options on top. A bad option is reported
+    and dropped (its default applies); the other options still count."""
     base = root or Path.cwd()
-    overrides = options if isinstance(options, Mapping) else {}
+    overrides: dict[str, Any] = dict(options) if isinstance(options, Mapping) else {}
     if options is not None and not isinstance(options, Mapping):
         server.notify_user(f"initializationOptions must be an object, got {options!r}; ignored")
-    try:
-        return load_config(base, overrides=overrides)
-    except ConfigError as exc:
-        server.notify_user(f"bad option {exc}; using the defaults for it")
-        log.warning("bad configuration: %s", exc)
+    for _ in range(20):  # each round drops one bad key
+        try:
+            return load_config(base, overrides=overrides)
+        except ConfigError as exc:
+            server.notify_user(f"bad option {exc}; using the default for it")
+            log.warning("bad configuration: %s", exc)
+            smaller = without_key(overrides, exc.key) if exc.key else {}
+            if smaller == overrides:  # the error is in .mochi.toml, not in the options
+                break
+            overrides = smaller
     try:
         return load_config(base)
     except ConfigError as exc:
