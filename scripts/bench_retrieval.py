@@ -164,11 +164,15 @@ def main() -> int:
             f"| {name} | {a['mrr']:.3f} | {a['recall@1']:.3f} | {a['recall@5']:.3f} | "
             f"{a['recall@10']:.3f} | {r['held']['mrr']:.3f} |"
         )
+    built = (
+        f"Index: {report.chunks_total} chunks in {index_seconds:.0f} s "
+        f"({report.seconds_embedding:.0f} s in the embedding model)."
+        if report.chunks_embedded
+        else f"Index: {report.chunks_total} chunks, reused from --workdir (nothing re-embedded)."
+    )
     lines += [
         "",
-        f"Index: {report.chunks_total} chunks in {index_seconds:.0f} s "
-        f"({report.seconds_embedding:.0f} s in the embedding model). "
-        f"Query (dense + sparse search): {query_ms:.1f} ms on average.",
+        f"{built} Query (dense + sparse search): {query_ms:.1f} ms on average.",
         "",
         "![alpha sweep](retrieval.png)",
     ]
