@@ -227,3 +227,21 @@ async def test_configuration_changes(client: LanguageClient) -> None:
     await asyncio.sleep(0.5)
     assert any("completion.max_tokens" in m.message for m in client.messages)
     assert len((await inline(client, uri, end_of(text))).items) == 1  # defaults again
+
+
+@pytest.mark.asyncio
+async def test_hover_with_model_explanation(client: LanguageClient) -> None:
+    uri = open_doc(client, "app/main.py", MAIN_PY)
+    line = MAIN_PY.split("\n").index('    shape = registry.build_shape("circle", 2)')
+    params = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=25),
+    )
+    plain = (await client.text_document_hover_async(params)).contents.value
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"hover": {"explain": True}})
+    )
+    await asyncio.sleep(0.5)
+    explained = (await client.text_document_hover_async(params)).contents.value
+    assert explained.startswith(plain)  # the same facts, then the explanation
+    assert explained[len(plain) :].strip().startswith("`build_shape`")

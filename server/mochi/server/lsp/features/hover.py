@@ -7,8 +7,10 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from mochi.server.assist.code_units import word_at
-from mochi.server.assist.hover_info import hover_facts, render_markdown
+from mochi.server.assist.code_tasks import explain
+from mochi.server.assist.code_units import CodeUnit, word_at
+from mochi.server.assist.hover_info import HoverFacts, hover_facts, render_markdown
+from mochi.server.generation import CancelToken, Generator
 from mochi.server.lsp.server import MochiServer
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,19 @@ def register(server: MochiServer) -> None:
         if not name:
             return None
         facts = await state.run_model(hover_facts, index, name, state.config.hover.max_usages)
-        text = render_markdown(facts)
+        explanation = ""
+        if state.config.hover.explain and state.generator is not None and facts.definition:
+            explanation = await state.run_model(explain_definition, state.generator, facts)
+        text = render_markdown(facts, explanation)
         if text is None:
             return None
         log.debug("hover for %s in %s", name, Path(document.path).name)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+
+def explain_definition(generator: Generator, facts: HoverFacts) -> str:
+    """A short model explanation of the symbol's definition (hover.explain)."""
+    d = facts.definition
+    assert d is not None
+    unit = CodeUnit(d.kind, d.symbol, d.start_line, d.end_line, d.text, d.language)
+    return explain(generator, unit, CancelToken())
