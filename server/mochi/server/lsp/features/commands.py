@@ -14,7 +14,7 @@ from pygls.uris import from_fs_path
 from mochi.rag.paths import data_dir
 from mochi.server.assist import code_tasks
 from mochi.server.assist.code_units import unit_at
-from mochi.server.generation import CancelToken
+from mochi.server.generation import CancelToken, GenerationError
 from mochi.server.lsp.features.lifecycle import sync_index
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
@@ -45,6 +45,17 @@ def hit_location(root: Path | None, hit: Hit) -> types.Location:
     return types.Location(uri=uri, range=types.Range(start, end))
 
 
+def _adapters(ls: MochiServer) -> list[str]:
+    """The back end's adapters; [] when it has none or cannot be reached."""
+    if ls.state.generator is None:
+        return []
+    try:
+        return ls.state.generator.adapters()
+    except GenerationError as exc:
+        log.warning("cannot list adapters: %s", exc)
+        return []
+
+
 def _require_index(ls: MochiServer) -> Any:
     if ls.state.index is None:
         raise JsonRpcInvalidParams(
@@ -72,6 +83,7 @@ def register(server: MochiServer) -> None:
 
     @server.command("mochi.status")
     async def status(ls: MochiServer, *args: Any) -> dict[str, Any]:
+        """Never fails: a back end that is down shows up as its health, not as an error."""
         state = ls.state
         info = state.generator.info() if state.generator is not None else None
         index = asdict(state.index.status()) if state.index is not None else None
@@ -83,7 +95,7 @@ def register(server: MochiServer) -> None:
             "backend": info.backend if info else state.config.model.backend,
             "modelError": state.generator_error or None,
             "modelHealth": state.generator.health().state.value if state.generator else None,
-            "adapters": state.generator.adapters() if state.generator else [],
+            "adapters": _adapters(ls),
             "expert": state.services.router.selected(),
             "trainer": state.trainer.state().value,
         }
@@ -98,7 +110,7 @@ def register(server: MochiServer) -> None:
         name = args[0] if args else None
         if name is not None and not isinstance(name, str):
             raise JsonRpcInvalidParams("argument 1 (expert) must be a string or null")
-        available = ls.state.generator.adapters() if ls.state.generator else []
+        available = _adapters(ls)
         if name and name not in available:
             raise JsonRpcInvalidParams(f"unknown expert {name!r}; available: {available}")
         ls.state.services.router.select(name or None)
