@@ -241,3 +241,31 @@ def test_cancellation_stops_between_batches_and_keeps_what_is_done(
         rest = index.sync()
         assert not rest.cancelled
         assert_consistent(index, repo.root, INDEXED | {f"gen/mod{i}.py" for i in range(20)})
+
+
+def test_close_during_a_sync_stops_it_cleanly(git_repo: GitRepo, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    class SlowEmbedder(HashingEmbedder):
+        def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+            time.sleep(0.05 * len(texts))
+            return super().embed_passages(texts)
+
+    for i in range(40):
+        git_repo.write(f"gen/mod{i}.py", f"def f{i}(x):\n    return x + {i}\n")
+    git_repo.commit("many")
+    expected = {f"gen/mod{i}.py" for i in range(40)}
+    index = open_index(git_repo.root, tmp_path / "data", SlowEmbedder(), batch_chunks=2)
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(index.sync()))
+    worker.start()
+    time.sleep(0.5)
+    index.close()  # waits for the batch in flight, not for the whole sync
+    worker.join(timeout=30)
+    assert reports and reports[0].cancelled
+    with pytest.raises(RuntimeError, match="closed"):
+        index.sync()
+    with open_index(git_repo.root, tmp_path / "data", HashingEmbedder()) as again:
+        again.sync()
+        assert_consistent(again, git_repo.root, expected)

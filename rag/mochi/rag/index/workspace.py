@@ -64,14 +64,24 @@ class WorkspaceIndex:
         self.manifest = manifest
         self._indexer = indexer
         self._closed = False
+        self._closing = threading.Event()
         self._sync_lock = threading.Lock()
 
     def sync(
         self, progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None
     ) -> IndexReport:
-        """One sync at a time (the watcher, a save and a command may all ask)."""
+        """One sync at a time (the watcher, a save and a command may all ask).
+
+        A sync running when `close()` is called stops at its next batch boundary.
+        """
+
+        def cancelled() -> bool:
+            return self._closing.is_set() or bool(should_cancel and should_cancel())
+
         with self._sync_lock:
-            return self._indexer.sync(progress, should_cancel)
+            if self._closed:
+                raise RuntimeError(f"the index of {self.root} is closed")
+            return self._indexer.sync(progress, cancelled)
 
     def search(
         self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid"
@@ -90,9 +100,15 @@ class WorkspaceIndex:
         )
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Stop a running sync (at its next batch), then close store, manifest and lock."""
+        self._closing.set()
+        with self._sync_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close_parts()
+
+    def _close_parts(self) -> None:
         try:
             self.store.flush()
             self.store.close()
