@@ -17,6 +17,9 @@ echo "== mypy" >&2
 $py -m mypy
 echo "== pytest" >&2
 $py -m pytest -m "not gpu and not ocr and not vllm" "$@"
+echo "== VS Code extension (npm: typecheck, bundle, unit tests, .vsix)" >&2
+(cd editors/vscode && npm ci --no-audit --no-fund && npm run typecheck && npm run build \
+    && npm test && npm run package)
 if [[ "${MOCHI_SKIP_OCR:-0}" != "1" ]]; then
     echo "== OCR tests (.venv-ocr)" >&2
     bash scripts/run_ocr_tests.sh

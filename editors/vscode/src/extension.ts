@@ -41,6 +41,8 @@ let output: vscode.OutputChannel;
 let statusItem: vscode.StatusBarItem;
 const progress = new ProgressTracker();
 let expert: string | null | undefined;
+/** The running start/restart, so a settings change never starts a second server. */
+let starting: Promise<void> = Promise.resolve();
 
 const settings: SettingsReader = (key) => vscode.workspace.getConfiguration('mochi').get(key);
 
@@ -186,9 +188,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('mochi.selectExpert', selectExpert),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('mochi')) return;
+      await starting;
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s)) || !client) {
-        await stop();
-        return start();
+        starting = stop().then(start);
+        return starting;
       }
       if (client.state === State.Running) {
         await client.sendNotification(DidChangeConfigurationNotification.type, {
@@ -198,7 +201,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
   render();
-  await start();
+  starting = start();
+  await starting;
 }
 
 export function deactivate(): Promise<void> {
