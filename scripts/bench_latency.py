@@ -188,7 +188,7 @@ def main() -> int:
         model_dir = ModelStore(data).default_model()
         root, prefix, rest = make_workspace(scratch)
         typed = rest[: args.keystrokes]
-        common = {"completion": {"promptTokens": 800, "contextTokens": 256, "maxTokens": 24}}
+        common = {"completion": {"promptTokens": 1250, "contextTokens": 256, "maxTokens": 24}}
         runs: list[dict[str, Any]] = []
         for cache in (True, False):
             name = f"transformers, prefix reuse {'on' if cache else 'off'}"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from git_repo import GitRepo
+from lsp_fixtures import REGISTRY_PY
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "neovim"
@@ -35,21 +36,6 @@ def make():
     shape = registry.build_shape("circle", 2)
     return shape
 """
-
-REGISTRY_PY = '''"""Shape registry."""
-
-_FACTORIES = {}
-
-
-def register_shape_factory(name, factory):
-    """Register a factory that builds the shape called `name`."""
-    _FACTORIES[name] = factory
-
-
-def build_shape(name, *args):
-    """Build a registered shape."""
-    return _FACTORIES[name](*args)
-'''
 
 
 def find_nvim() -> tuple[str | None, str]:
