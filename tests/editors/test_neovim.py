@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from git_repo import GitRepo
-from lsp_fixtures import REGISTRY_PY
+from lsp_fixtures import build_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "neovim"
@@ -73,16 +73,6 @@ def mochi_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def build_repo(root: Path) -> GitRepo:
-    repo = GitRepo.create(root)
-    repo.write("geometry/__init__.py", "")
-    repo.write("geometry/registry.py", REGISTRY_PY)
-    repo.write("app/main.py", MAIN_PY)
-    repo.write("README.md", "# Shapes\n\nRegister shape factories, then build shapes.\n")
-    repo.commit("Add the shape registry")
-    return repo
-
-
 def run_neovim(
     nvim: str, repo: GitRepo, data_dir: Path, out: Path
 ) -> subprocess.CompletedProcess[str]:
@@ -122,7 +112,7 @@ def run_neovim(
 @pytest.mark.model
 @pytest.mark.slow
 def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_path: Path) -> None:
-    repo = build_repo(tmp_path / "ws")
+    repo = build_repo(tmp_path / "ws", MAIN_PY)
     out = tmp_path / "results.json"
     done = run_neovim(nvim, repo, mochi_data_dir, out)
     assert out.exists(), f"nvim wrote no results (exit {done.returncode}):\n{done.stdout}"

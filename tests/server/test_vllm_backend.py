@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from cancel_after import CancelAfter
 from vllm_fixtures import (
     SERVED_NAME,
     TinyModel,
@@ -37,20 +38,6 @@ pytestmark = pytest.mark.vllm
 
 PROMPT = "def add(a, b):\n"
 LONG_PROMPT = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(12))
-
-
-class CancelAfter(CancelToken):
-    """Cancels itself at the n-th check: a cancellation that lands mid-stream."""
-
-    def __init__(self, checks: int) -> None:
-        super().__init__()
-        self._left = checks
-
-    def is_set(self) -> bool:
-        self._left -= 1
-        if self._left <= 0:
-            self.cancel()
-        return super().is_set()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cancel_after import CancelAfter
 
 from mochi.server.generation.circuit_breaker import BreakerPolicy, CircuitBreaker, CircuitState
 from mochi.server.generation.types import (
@@ -105,20 +106,6 @@ def generator(fake: FakeVllm) -> Iterator[VllmGenerator]:
     gen = VllmGenerator("http://vllm.test/v1/", model="tiny", transport=httpx.MockTransport(fake))
     yield gen
     gen.close()
-
-
-class CancelAfter(CancelToken):
-    """Cancels itself at the n-th check: a cancellation that lands mid-stream."""
-
-    def __init__(self, checks: int) -> None:
-        super().__init__()
-        self._left = checks
-
-    def is_set(self) -> bool:
-        self._left -= 1
-        if self._left <= 0:
-            self.cancel()
-        return super().is_set()
 
 
 # -- a closed port ---------------------------------------------------------------------

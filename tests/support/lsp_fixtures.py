@@ -41,11 +41,11 @@ def make():
 """
 
 
-def build_repo(root: Path) -> GitRepo:
+def build_repo(root: Path, main_py: str = MAIN_PY) -> GitRepo:
     repo = GitRepo.create(root)
     repo.write("geometry/__init__.py", "")
     repo.write("geometry/registry.py", REGISTRY_PY)
-    repo.write("app/main.py", MAIN_PY)
+    repo.write("app/main.py", main_py)
     repo.write("README.md", "# Shapes\n\nRegister shape factories, then build shapes.\n")
     repo.commit("Add the shape registry")
     return repo
