@@ -99,7 +99,7 @@ class Indexer:
         notify = progress or (lambda _p: None)
         cancelled = should_cancel or (lambda: False)
         notify(Progress("scan", 0, 0, "listing files"))
-        work: list[tuple[Source, str, str]] = []  # (source, key, fingerprint)
+        work: list[tuple[Source, str, str, DocRow | None]] = []  # fingerprint, known row
         removed: list[str] = []
         for source in self._sources:
             current = source.fingerprints()
@@ -113,7 +113,7 @@ class Indexer:
                 report.docs_seen += 1
                 row = known.get(key)
                 if row is None or row.fingerprint != current[key]:
-                    work.append((source, key, current[key]))
+                    work.append((source, key, current[key], row))
             removed.extend(k for k in known if k not in current)
         total = len(work) + len(removed)
         notify(Progress("index", 0, total, f"{len(work)} changed, {len(removed)} removed"))
@@ -122,11 +122,11 @@ class Indexer:
         if removed:
             self._add_removals(batch, removed, report)
         done = len(removed)
-        for source, key, fingerprint in work:
+        for source, key, fingerprint, known_row in work:
             if cancelled():
                 report.cancelled = True
                 break
-            self._plan_document(batch, source, key, fingerprint, report)
+            self._plan_document(batch, source, key, fingerprint, known_row, report)
             done += 1
             if batch.size >= self._batch_chunks:
                 self._apply(batch, report)
@@ -156,9 +156,14 @@ class Indexer:
         return False
 
     def _plan_document(
-        self, batch: _Batch, source: Source, key: str, fingerprint: str, report: IndexReport
+        self,
+        batch: _Batch,
+        source: Source,
+        key: str,
+        fingerprint: str,
+        known: DocRow | None,
+        report: IndexReport,
     ) -> None:
-        known = self._manifest.doc(key)
         doc = source.load(key, report.skips)
         if doc is None:
             if known is not None:

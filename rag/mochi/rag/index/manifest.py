@@ -111,12 +111,6 @@ class Manifest:
         )
         return {r[0]: DocRow(*r) for r in rows}
 
-    def doc(self, key: str) -> DocRow | None:
-        row = self._db.execute(
-            "SELECT key, source, fingerprint, content_hash FROM docs WHERE key = ?", (key,)
-        ).fetchone()
-        return None if row is None else DocRow(*row)
-
     def chunks_of(self, doc_key: str) -> list[ChunkRow]:
         rows = self._db.execute(
             "SELECT id, doc_key, content_hash, start_line, end_line FROM chunks WHERE doc_key = ?",
