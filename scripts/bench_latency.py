@@ -177,6 +177,12 @@ def start_vllm(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keystrokes", type=int, default=120)
+    parser.add_argument(
+        "--prompt-tokens",
+        type=int,
+        default=1250,
+        help="completion.promptTokens; 1250 gives ~1,100-token prompts on the target file",
+    )
     parser.add_argument("--vllm-python", default="")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks")
     args = parser.parse_args()
@@ -188,7 +194,13 @@ def main() -> int:
         model_dir = ModelStore(data).default_model()
         root, prefix, rest = make_workspace(scratch)
         typed = rest[: args.keystrokes]
-        common = {"completion": {"promptTokens": 1250, "contextTokens": 256, "maxTokens": 24}}
+        common = {
+            "completion": {
+                "promptTokens": args.prompt_tokens,
+                "contextTokens": 256,
+                "maxTokens": 24,
+            }
+        }
         runs: list[dict[str, Any]] = []
         for cache in (True, False):
             name = f"transformers, prefix reuse {'on' if cache else 'off'}"
