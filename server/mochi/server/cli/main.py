@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from mochi.server.cli import (
     demo_cmd,
     doctor_cmd,
+    eval_cmd,
+    hooks_cmd,
     index_cmd,
     models_cmd,
     search_cmd,
     serve_cmd,
+    trainer_cmd,
 )
 from mochi.server.cli.errors import CliError
 
@@ -31,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.register(commands)
     models_cmd.register(commands)
     demo_cmd.register(commands)
+    trainer_cmd.register(commands)
+    hooks_cmd.register(commands)
+    eval_cmd.register(commands)
     return parser
 
 

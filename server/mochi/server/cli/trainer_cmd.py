@@ -1,0 +1,15 @@
+"""`mochi trainer`: (skeleton; filled in by the trainer work)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser("trainer", help="(not yet available)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotImplementedError
