@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mochi.rag.prompting import ContextSnippet, build_prompt, detect_fim_template, select_snippets
-from mochi.server.completion.context import context_query
+from mochi.rag.prompting.retrieved import context_query
 from mochi.server.completion.postprocess import clean_completion
 from mochi.server.completion.window import STEP_LINES, split_at, window
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from mochi.rag.languages import classify
 from mochi.rag.prompting import build_prompt, select_snippets
-from mochi.server.completion.context import ContextBuilder
+from mochi.rag.prompting.retrieved import ContextBuilder
 from mochi.server.completion.postprocess import clean_completion
 from mochi.server.completion.window import split_at, window
 from mochi.server.config import CompletionConfig

@@ -12,7 +12,7 @@ from typing import Any
 
 from mochi.rag.index import WorkspaceIndex
 from mochi.rag.index.watcher import IndexWatcher
-from mochi.server.completion.context import ContextBuilder
+from mochi.rag.prompting.retrieved import ContextBuilder
 from mochi.server.completion.engine import CompletionEngine
 from mochi.server.config import MochiConfig
 from mochi.server.generation import CancelToken, Generator

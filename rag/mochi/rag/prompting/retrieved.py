@@ -1,4 +1,7 @@
-"""Cross-file context for a cursor: what the index holds that the code here uses."""
+"""Cross-file context for a cursor: what the index holds that the code here uses.
+
+Shared by the language server (completion prompts) and the trainer (retrieval-aware
+samples), so that the model is trained on the context it will be shown."""
 
 from __future__ import annotations
 
