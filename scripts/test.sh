@@ -2,7 +2,8 @@
 # The test command: set up (idempotent), lint, type-check, run the test suite, then the
 # OCR tests in their own environment (see scripts/setup_ocr_env.sh for why).
 # MOCHI_SKIP_OCR=1 / MOCHI_SKIP_VLLM=1 skip the OCR / vLLM environments (each downloads
-# several GB the first time).
+# several GB the first time); MOCHI_SKIP_VSCODE_E2E=1 skips the VS Code extension-host
+# test (code-server + headless Chromium; apt and npm packages the first time).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,10 +17,16 @@ $py -m ruff format --check .
 echo "== mypy" >&2
 $py -m mypy
 echo "== pytest" >&2
-$py -m pytest -m "not gpu and not ocr and not vllm" "$@"
+# The extension-host test runs below, after the .vsix it installs has been built.
+$py -m pytest -m "not gpu and not ocr and not vllm" \
+    --deselect tests/editors/test_vscode_host.py "$@"
 echo "== VS Code extension (npm: typecheck, bundle, unit tests, .vsix)" >&2
 (cd editors/vscode && npm ci --no-audit --no-fund && npm run typecheck && npm run build \
     && npm test && npm run package)
+if [[ "${MOCHI_SKIP_VSCODE_E2E:-0}" != "1" ]]; then
+    echo "== VS Code extension host end to end (code-server + headless Chromium)" >&2
+    bash scripts/run_vscode_e2e.sh
+fi
 if [[ "${MOCHI_SKIP_OCR:-0}" != "1" ]]; then
     echo "== OCR tests (.venv-ocr)" >&2
     bash scripts/run_ocr_tests.sh

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from git_repo import GitRepo
-from lsp_fixtures import SERVER_COMMAND
+from lsp_fixtures import SERVER_COMMAND, end_of, inline, open_doc, wait_until_indexed
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from test_lsp_e2e import end_of, inline, open_doc, wait_until_indexed
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_lsp
-from git_repo import GitRepo
-from lsp_fixtures import MAIN_PY, SERVER_COMMAND, build_repo
+from lsp_fixtures import (
+    MAIN_PY,
+    SERVER_COMMAND,
+    build_repo,
+    command,
+    end_of,
+    inline,
+    open_doc,
+    wait_until_indexed,
+)
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -43,52 +49,6 @@ async def client(
     await wait_until_indexed(lsp_client)
     yield
     await lsp_client.shutdown_session()
-
-
-async def wait_until_indexed(client: LanguageClient, timeout: float = 180) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        for reports in client.progress_reports.values():
-            if any(isinstance(r, types.WorkDoneProgressEnd) for r in reports):
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"indexing did not finish: {client.progress_reports}")
-
-
-def open_doc(client: LanguageClient, rel: str, text: str) -> str:
-    repo: GitRepo = client.repo  # type: ignore[attr-defined]
-    uri = (repo.root / rel).as_uri()
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id="python", version=1, text=text
-            )
-        )
-    )
-    return uri
-
-
-def end_of(text: str) -> types.Position:
-    lines = text.split("\n")
-    return types.Position(line=len(lines) - 1, character=len(lines[-1]))
-
-
-async def inline(client: LanguageClient, uri: str, at: types.Position) -> Any:
-    return await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=at,
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-        )
-    )
-
-
-async def command(client: LanguageClient, name: str, *args: Any) -> Any:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=name, arguments=list(args))
-    )
 
 
 @pytest.mark.asyncio

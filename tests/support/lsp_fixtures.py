@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from git_repo import GitRepo
+from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 SERVER_COMMAND = [sys.executable, "-m", "mochi.server.cli.main", "serve"]
 
@@ -49,3 +54,49 @@ def build_repo(root: Path, main_py: str = MAIN_PY) -> GitRepo:
     repo.write("README.md", "# Shapes\n\nRegister shape factories, then build shapes.\n")
     repo.commit("Add the shape registry")
     return repo
+
+
+async def wait_until_indexed(client: LanguageClient, timeout: float = 180) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for reports in client.progress_reports.values():
+            if any(isinstance(r, types.WorkDoneProgressEnd) for r in reports):
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"indexing did not finish: {client.progress_reports}")
+
+
+def open_doc(client: LanguageClient, rel: str, text: str) -> str:
+    repo: GitRepo = client.repo  # type: ignore[attr-defined]
+    uri = (repo.root / rel).as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
+        )
+    )
+    return uri
+
+
+def end_of(text: str) -> types.Position:
+    lines = text.split("\n")
+    return types.Position(line=len(lines) - 1, character=len(lines[-1]))
+
+
+async def inline(client: LanguageClient, uri: str, at: types.Position) -> Any:
+    return await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=at,
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+    )
+
+
+async def command(client: LanguageClient, name: str, *args: Any) -> Any:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=name, arguments=list(args))
+    )

@@ -12,7 +12,6 @@ import {
   State,
   StaticFeature,
   DynamicFeature,
-  TransportKind,
 } from 'vscode-languageclient/node';
 import { settle } from './inline';
 import { debounceMs, initializationOptions, RESTART_SETTINGS, serverCommand, SettingsReader } from './settings';
@@ -72,7 +71,9 @@ async function serverRuns(command: string): Promise<boolean> {
 async function start(): Promise<void> {
   const { command, args } = serverCommand(settings);
   if (!(await serverRuns(command))) return render();
-  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
+  // stdio, but no `transport`: TransportKind.stdio makes the client append `--stdio` to the
+  // arguments, which `mochi serve` rejects (found by the extension-host end-to-end test).
+  const serverOptions: ServerOptions = { command, args };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.flatMap((language) => [
       { scheme: 'file', language },

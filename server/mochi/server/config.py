@@ -79,7 +79,17 @@ class HoverConfig:
 @dataclass
 class TrainerConfig:
     url: str = field(default="", metadata={"help": "Training daemon URL ('' = none)."})
-    token: str = field(default="", metadata={"help": "Bearer token (prefer the env var)."})
+    token: str = field(
+        default="",
+        metadata={"help": "Bearer token; '' = read the daemon's token file in the data dir."},
+    )
+    job_params: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Parameters sent with mochi.train, e.g. {train = {max_steps = 200}, "
+            "dataset = {context_rate = 0.5}, gate_tolerance = 0.02}."
+        },
+    )
 
 
 @dataclass

@@ -46,6 +46,8 @@ test('server command and debounce defaults', () => {
     args: ['serve', '--log-file', '/tmp/l'],
   });
   assert.deepEqual(serverCommand(reader({ serverArgs: [] })).args, ['serve']);
+  // used as the client's ServerOptions as is: no `transport`, so no `--stdio` is appended
+  assert.equal('transport' in serverCommand(reader({})), false);
   assert.equal(debounceMs(reader({})), 150);
   assert.equal(debounceMs(reader({ debounceMs: 0 })), 0);
   assert.equal(debounceMs(reader({ debounceMs: -3 })), 150);

@@ -57,6 +57,8 @@ def _type_name(tp: Any) -> str:
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:
+    if tp is Any:  # free-form values (e.g. job parameters), validated by whoever reads them
+        return value
     origin = get_origin(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(value, Mapping):

@@ -11,6 +11,7 @@ from mochi.server.lsp.features import (
     inline_completion,
     lifecycle,
     symbols,
+    training,
 )
 from mochi.server.lsp.server import MochiServer
 from mochi.server.lsp.services import Services
@@ -27,6 +28,7 @@ def create_server(services: Services) -> MochiServer:
         code_actions,
         commands,
         symbols,
+        training,
     ):
         feature.register(server)
     return server

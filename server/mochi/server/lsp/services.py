@@ -8,22 +8,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mochi.rag.index import WorkspaceIndex, open_workspace_index
+from mochi.rag.paths import data_dir
 from mochi.server.config import MochiConfig
 from mochi.server.generation import Generator
 from mochi.server.routing import ExpertRouter, RuleRouter
-from mochi.server.trainer_client import NoTrainer, TrainingClient
+from mochi.server.trainer_client import TrainingClient
+from mochi.server.trainer_http import make_trainer
 
 
 @dataclass
 class Services:
     open_index: Callable[[Path, MochiConfig], WorkspaceIndex]
     make_generator: Callable[[MochiConfig, Path], Generator]
-    make_trainer: Callable[[MochiConfig], TrainingClient] = lambda _config: NoTrainer()
+    make_trainer: Callable[[MochiConfig], TrainingClient] = field(
+        default=lambda config: _make_trainer(config)
+    )
     router: ExpertRouter = field(default_factory=RuleRouter)
 
 
 def _open_index(root: Path, config: MochiConfig) -> WorkspaceIndex:
     return open_workspace_index(root, config)
+
+
+def _make_trainer(config: MochiConfig) -> TrainingClient:
+    return make_trainer(config.trainer, data_dir=data_dir(config.data_dir))
 
 
 def default_services() -> Services:

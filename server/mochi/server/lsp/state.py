@@ -46,6 +46,8 @@ class WorkspaceState:
     generator_ready: asyncio.Event = field(default_factory=asyncio.Event)
     index_ready: asyncio.Event = field(default_factory=asyncio.Event)
     startup: asyncio.Task[None] | None = None
+    # Long-running tasks (following a training job), kept so they are not collected.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
     # The last completions' timings (mochi.timings; the latency benchmark reads them).
     recent_timings: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=256))
 
@@ -90,6 +92,8 @@ class WorkspaceState:
         return await asyncio.get_running_loop().run_in_executor(self.index_pool, fn, *args)
 
     def close(self) -> None:
+        for task in self.background:
+            task.cancel()
         for token in self.inflight.values():
             token.cancel()
         if self.watcher is not None:

@@ -18,7 +18,6 @@ from mochi.server.generation import CancelToken, GenerationError
 from mochi.server.lsp.features.lifecycle import sync_index
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
-from mochi.server.trainer_client import TrainerUnavailable
 
 if TYPE_CHECKING:
     from mochi.rag.types import Hit
@@ -115,15 +114,6 @@ def register(server: MochiServer) -> None:
             raise JsonRpcInvalidParams(f"unknown expert {name!r}; available: {available}")
         ls.state.services.router.select(name or None)
         return name or None
-
-    @server.command("mochi.train")
-    async def train(ls: MochiServer, *args: Any) -> str:
-        adapter = _arg(args, 0, str, "adapter", "default")
-        try:
-            return ls.state.trainer.submit_finetune(str(ls.state.root), adapter)
-        except TrainerUnavailable as exc:
-            ls.notify_user(str(exc))
-            raise JsonRpcInvalidParams(str(exc)) from None
 
     @server.command("mochi.findSimilar")
     async def find_similar(ls: MochiServer, *args: Any) -> list[types.Location]:

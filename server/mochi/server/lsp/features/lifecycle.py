@@ -15,6 +15,7 @@ from mochi.rag.config import ConfigError
 from mochi.rag.config.loader import snake_case
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
+from mochi.server.lsp.features.training import load_trained_adapters
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 
@@ -149,6 +150,7 @@ async def start_workspace(server: MochiServer) -> None:
     _start_watcher(server)
     await loading
     state.rebuild_engine()
+    await load_trained_adapters(server)
 
 
 def register(server: MochiServer) -> None:

@@ -1,0 +1,104 @@
+"""The API's request and response bodies (pydantic: they make the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mochi.trainer.protocol import AdapterView, JobKind, JobRequest, JobState, JobView
+from mochi.trainer.registry.store import ADAPTER_NAME
+
+
+class JobRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: JobKind
+    workspace: str = Field(description="absolute path of the repository on the daemon's machine")
+    adapter: str = Field(default="default", pattern=ADAPTER_NAME.pattern)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("workspace")
+    @classmethod
+    def _existing_folder(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        path = Path(value)
+        if not path.is_absolute():
+            raise ValueError("must be an absolute path")
+        try:
+            exists = path.is_dir()
+        except OSError:
+            exists = False
+        if not exists:
+            raise ValueError(f"{value} is not a folder on the daemon's machine")
+        return value
+
+    def to_request(self) -> JobRequest:
+        return JobRequest(self.kind, self.workspace, self.adapter, dict(self.params))
+
+
+class ProgressOut(BaseModel):
+    stage: str
+    done: int
+    total: int
+    message: str
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: JobKind
+    state: JobState
+    workspace: str
+    adapter: str
+    params: dict[str, Any]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: ProgressOut
+    result: dict[str, Any]
+    error: str
+
+    @classmethod
+    def of(cls, view: JobView) -> JobOut:
+        return cls.model_validate(view.to_json())
+
+
+class AdapterOut(BaseModel):
+    name: str
+    version: str
+    path: str
+    base_model: str
+    metrics: dict[str, float]
+    created_at: float
+    current: bool
+
+    @classmethod
+    def of(cls, view: AdapterView) -> AdapterOut:
+        return cls.model_validate(view.to_json())
+
+
+class AdapterDetail(BaseModel):
+    name: str
+    current: str | None
+    versions: list[AdapterOut]
+
+
+class Health(BaseModel):
+    status: str
+    queued: int
+    running: int
+    devices: list[str] | None
+
+
+class ErrorOut(BaseModel):
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such job or adapter"},
+}

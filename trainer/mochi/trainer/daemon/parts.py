@@ -1,0 +1,62 @@
+"""The composition root: everything the daemon is made of, built from its config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mochi.trainer.daemon.config import DaemonConfig
+from mochi.trainer.daemon.metrics import DaemonMetrics
+from mochi.trainer.daemon.token import load_or_create_token
+from mochi.trainer.jobs.context import Handlers
+from mochi.trainer.jobs.handlers import HandlerEnv, default_handlers
+from mochi.trainer.jobs.runner import Runner, RunnerConfig
+from mochi.trainer.jobs.store import JobStore
+from mochi.trainer.protocol import token_path
+from mochi.trainer.registry import AdapterRegistry
+
+
+@dataclass
+class DaemonParts:
+    config: DaemonConfig
+    token: str
+    store: JobStore
+    registry: AdapterRegistry
+    runner: Runner
+    metrics: DaemonMetrics
+
+    def start(self) -> list[str]:
+        """Requeue what a dead daemon left running, then start the runner."""
+        requeued = self.store.recover()
+        self.runner.start()
+        return requeued
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.store.close()
+
+
+def build_daemon(config: DaemonConfig, *, handlers: Handlers | None = None) -> DaemonParts:
+    store = JobStore(config.queue_path)
+    registry = AdapterRegistry(config.adapters_dir)
+    metrics = DaemonMetrics(store)
+    chosen = handlers or default_handlers(HandlerEnv(registry, config.base_model))
+    runner = Runner(
+        store,
+        chosen,
+        RunnerConfig(
+            jobs_dir=config.jobs_dir,
+            max_jobs_per_device=config.max_jobs_per_device,
+            devices=config.devices,
+            poll_seconds=config.poll_seconds,
+        ),
+        observer=metrics,
+    )
+    metrics.running = runner.running
+    return DaemonParts(
+        config=config,
+        token=load_or_create_token(token_path(config.data_dir)),
+        store=store,
+        registry=registry,
+        runner=runner,
+        metrics=metrics,
+    )

@@ -1,0 +1,50 @@
+"""`continual`: continue the adapter in service on the commits since it was trained, with
+EWC (λ, γ from params.train) and replay, then gate and publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mochi.trainer.jobs.context import JobContext
+from mochi.trainer.jobs.errors import JobFailed
+from mochi.trainer.jobs.handlers.dataset_step import job_dataset
+from mochi.trainer.jobs.handlers.env import HandlerEnv, job_params, workspace_head, workspace_root
+from mochi.trainer.jobs.handlers.train_step import TrainPlan, train_gate_publish
+from mochi.trainer.registry import UnknownAdapter, base_model_id
+
+
+class ContinualHandler:
+    def __init__(self, env: HandlerEnv) -> None:
+        self.env = env
+
+    def __call__(self, ctx: JobContext) -> dict[str, Any]:
+        params = job_params(ctx)
+        root = workspace_root(ctx)
+        model_dir = self.env.model_dir(params)
+        name = ctx.job.adapter
+        try:
+            current = self.env.registry.get(name)
+        except UnknownAdapter as exc:
+            raise JobFailed(f"{exc}: submit a finetune job for it first") from None
+        base = base_model_id(model_dir)
+        self.env.registry.check_base(current, base)
+        head = workspace_head(root)
+        if not head:
+            raise JobFailed(f"workspace {root} has no commits to continue on")
+        if head == current.commit:
+            return {
+                "published": False,
+                "reason": f"no new commits since {current.version} ({head[:12]})",
+                "previous_version": current.version,
+            }
+        built = job_dataset(
+            ctx, root, model_dir, params, commit=head, changed_since=current.commit or None
+        )
+        if not built.train:
+            return {
+                "published": False,
+                "reason": f"no new training samples between {current.commit[:12]} and {head[:12]}",
+                "previous_version": current.version,
+            }
+        plan = TrainPlan(model_dir, base, built, commit=head, previous=current)
+        return train_gate_publish(ctx, self.env, params, plan)

@@ -1,0 +1,45 @@
+"""`eval`: score the version in service, a given version, or the base model alone on the
+held-out split of the workspace's dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mochi.trainer.jobs.context import JobContext
+from mochi.trainer.jobs.gate import scores_json
+from mochi.trainer.jobs.handlers.dataset_step import job_dataset
+from mochi.trainer.jobs.handlers.env import HandlerEnv, job_params, workspace_head, workspace_root
+from mochi.trainer.registry import base_model_id
+
+
+class EvalHandler:
+    def __init__(self, env: HandlerEnv) -> None:
+        self.env = env
+
+    def __call__(self, ctx: JobContext) -> dict[str, Any]:
+        from mochi.trainer.training.evaluate import evaluate_model
+
+        params = job_params(ctx)
+        root = workspace_root(ctx)
+        model_dir = self.env.model_dir(params)
+        adapter_dir = None
+        version = "base"
+        if params.version != "base":
+            manifest = self.env.registry.get(
+                ctx.job.adapter, None if params.version == "current" else params.version
+            )
+            self.env.registry.check_base(manifest, base_model_id(model_dir))
+            version = manifest.version
+            adapter_dir = self.env.registry.path(manifest.name, manifest.version)
+        head = workspace_head(root)
+        built = job_dataset(ctx, root, model_dir, params, commit=head or None)
+        ctx.report("eval", 0, 1, f"scoring {version}")
+        scores = evaluate_model(model_dir, adapter_dir, built.eval)
+        ctx.report("eval", 1, 1, "")
+        return {
+            "adapter": ctx.job.adapter,
+            "version": version,
+            "scores": scores_json(scores),
+            "dataset_hash": built.card.sha256,
+            "commit": head,
+        }
