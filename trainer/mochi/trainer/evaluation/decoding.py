@@ -1,0 +1,31 @@
+"""Decoding and prompt budgets, the same for every configuration (the server's defaults:
+`mochi.server.config.CompletionConfig`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    max_new_tokens: int = field(default=48, metadata={"help": "Most tokens of one completion."})
+    prompt_tokens: int = field(
+        default=1024, metadata={"help": "Budget for the current file's prefix and suffix."}
+    )
+    context_tokens: int = field(
+        default=384, metadata={"help": "Budget for cross-file context from the index."}
+    )
+    retrieval_k: int = field(default=6, metadata={"help": "Snippets considered as context."})
+    dtype: str = field(default="bfloat16", metadata={"help": "torch dtype of the model."})
+
+    def __post_init__(self) -> None:
+        for name in ("max_new_tokens", "prompt_tokens", "retrieval_k"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.context_tokens < 0:
+            raise ValueError(f"context_tokens must be >= 0, got {self.context_tokens}")
+        if self.dtype not in ("bfloat16", "float32", "float16"):
+            raise ValueError(f"dtype must be bfloat16, float32 or float16, not {self.dtype!r}")
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)

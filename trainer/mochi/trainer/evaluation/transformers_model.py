@@ -1,0 +1,103 @@
+"""`TransformersLineModel`: one base model on CPU (transformers), optionally one LoRA on it
+(peft), switched off for the configurations without it; greedy decoding with a KV cache."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from mochi.rag.prompting import detect_fim_template
+
+ADAPTER_NAME = "cut"
+
+
+def _last_logits_kwargs(model: Any) -> dict[str, int]:
+    """Ask for the last position's logits only: the lm_head over a long prompt is costly
+    (as the server's back end does)."""
+    parameters = inspect.signature(model.forward).parameters
+    for name in ("logits_to_keep", "num_logits_to_keep"):
+        if name in parameters:
+            return {name: 1}
+    return {}
+
+
+def find_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    hits = [i for s in stops if s and (i := text.find(s)) >= 0]
+    return min(hits) if hits else None
+
+
+class TransformersLineModel:
+    """Implements `LineModel`."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        adapter_dir: Path | None = None,
+        dtype: str = "bfloat16",
+        seed: int = 0,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.manual_seed(seed)
+        self._torch = torch
+        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), dtype=getattr(torch, dtype)
+        )
+        self._last_logits = _last_logits_kwargs(model)
+        if adapter_dir is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=ADAPTER_NAME)
+        model.eval()
+        self._model = model
+        self._adapter = adapter_dir is not None
+        self._fim = detect_fim_template(self._tokenizer.get_vocab())
+        eos = self._tokenizer.eos_token_id
+        self._stop_ids = {eos} if isinstance(eos, int) else set(eos or ())
+
+    @property
+    def fim_template(self) -> str | None:
+        return self._fim
+
+    @property
+    def has_adapter(self) -> bool:
+        return self._adapter
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text)["input_ids"])
+
+    def generate(
+        self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, *, adapter: bool
+    ) -> str:
+        if adapter and not self._adapter:
+            raise ValueError("no adapter loaded")
+        if self._adapter and not adapter:
+            with self._model.disable_adapter():
+                return self._greedy(prompt, stop, max_new_tokens)
+        return self._greedy(prompt, stop, max_new_tokens)
+
+    def _greedy(self, prompt: str, stop: tuple[str, ...], max_new_tokens: int) -> str:
+        torch = self._torch
+        ids = torch.tensor([self._tokenizer(prompt)["input_ids"]], dtype=torch.long)
+        generated: list[int] = []
+        with torch.inference_mode():
+            out = self._model(input_ids=ids, use_cache=True, **self._last_logits)
+            for _ in range(max_new_tokens):
+                token = int(out.logits[0, -1].argmax())
+                if token in self._stop_ids:
+                    break
+                generated.append(token)
+                text = self._tokenizer.decode(generated, skip_special_tokens=False)
+                cut = find_stop(text, stop)
+                if cut is not None:
+                    return str(text[:cut])
+                out = self._model(
+                    input_ids=torch.tensor([[token]], dtype=torch.long),
+                    past_key_values=out.past_key_values,
+                    use_cache=True,
+                )
+        return str(self._tokenizer.decode(generated, skip_special_tokens=False))
