@@ -7,8 +7,8 @@ import pytest
 
 from mochi.rag.prompting import ContextSnippet, build_prompt, detect_fim_template, select_snippets
 from mochi.rag.prompting.retrieved import context_query
+from mochi.rag.prompting.window import STEP_LINES, split_at, window
 from mochi.server.completion.postprocess import clean_completion
-from mochi.server.completion.window import STEP_LINES, split_at, window
 
 
 def words(text: str) -> int:

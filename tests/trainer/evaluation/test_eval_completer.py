@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from mochi.rag.prompting import ContextSnippet
-from mochi.server.completion.window import window as server_window
 from mochi.trainer.evaluation import CONFIGURATIONS, DecodingSettings, PromptCompleter, Task
-from mochi.trainer.evaluation.file_window import window
 
 TASK = Task(
     id="abc:m.py:2",
@@ -90,15 +88,6 @@ def test_no_fim_template_gives_a_prefix_only_prompt() -> None:
     assert model.calls[0][0] == "# m.py\nimport os\n"
     with pytest.raises(ValueError, match="context source"):
         PromptCompleter(model, DecodingSettings()).complete(TASK, CONFIGURATIONS["retrieval"])
-
-
-@pytest.mark.parametrize("budget", [8, 40, 100, 400, 5000])
-def test_file_window_matches_the_server(budget: int) -> None:
-    prefix = "".join(f"line {i} = {i * i}\n" for i in range(90))
-    suffix = "".join(f"\nafter_{i}()" for i in range(20))
-    assert window(prefix, suffix, budget, len) == tuple(
-        getattr(server_window(prefix, suffix, budget, len), side) for side in ("prefix", "suffix")
-    )
 
 
 def test_decoding_settings_are_validated() -> None:

@@ -9,8 +9,8 @@ from functools import lru_cache
 from mochi.rag.languages import classify
 from mochi.rag.prompting import build_prompt, select_snippets
 from mochi.rag.prompting.retrieved import ContextBuilder
+from mochi.rag.prompting.window import split_at, window
 from mochi.server.completion.postprocess import clean_completion
-from mochi.server.completion.window import split_at, window
 from mochi.server.config import CompletionConfig
 from mochi.server.generation import CancelToken, GenerationCancelled, GenerationRequest, Generator
 from mochi.server.routing import ExpertRouter

@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Protocol
 
 from mochi.rag.prompting import CompletionPrompt, ContextSnippet, build_prompt, select_snippets
+from mochi.rag.prompting.window import window
 from mochi.trainer.evaluation.configurations import Configuration
 from mochi.trainer.evaluation.decoding import DecodingSettings
-from mochi.trainer.evaluation.file_window import window
 from mochi.trainer.evaluation.tasks import Task
 
 
@@ -69,7 +69,8 @@ class PromptCompleter:
                 snippets = select_snippets(
                     candidates, self.settings.context_tokens, self._count, task.language
                 )
-        prefix, suffix = window(task.prefix, task.suffix, self.settings.prompt_tokens, self._count)
+        cut = window(task.prefix, task.suffix, self.settings.prompt_tokens, self._count)
+        prefix, suffix = cut.prefix, cut.suffix
         return build_prompt(
             prefix=prefix,
             suffix=suffix,

@@ -1,4 +1,5 @@
-"""Which part of the current file goes into the prompt.
+"""Which part of the current file goes into the prompt (the server's completions and the
+trainer's evaluation cut it the same way).
 
 The prefix window starts at a line boundary that only moves in steps of
 `STEP_LINES`, so while the user types, the prompt's beginning stays identical
