@@ -109,9 +109,10 @@ def render_markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
 
 Measured by `{command}` on {machine["cpus"]} CPU cores ({machine["processor"]}, torch
 {machine["torch"]}, {machine["torch_threads"]} threads), model `{result["model"]}`
-(SmolLM2-135M, fp32), {result["date"]}. **The 2 cores were shared with other engineers'
-test runs while it ran**, so the absolute figures are pessimistic and noisy; the two
-loops ran one after the other on the same machine, so the ratio is the figure to read.
+(SmolLM2-135M, fp32), {result["date"]}. One-minute load average before / after:
+{result["load_average"][0]} / {result["load_average"][1]} (above the core count means other
+work shared the CPU and the absolute figures are pessimistic). The two loops run one after
+the other on the same machine, so the ratio is the figure to read.
 
 | loop | tokens/s | s/step | tokens/step |
 |---|---|---|---|
@@ -193,8 +194,10 @@ def main() -> None:
     tokens = [int(b["attention_mask"].sum()) for b in batches]
     timed_tokens = sum(tokens[1:])
 
+    load_before = os.getloadavg()[0]
     lora = lora_loop(model_dir, samples, params)
     bare = bare_loop(model_dir, batches)
+    load_after = os.getloadavg()[0]
     lora_tps = timed_tokens / (lora[-1] - lora[0])
     bare_tps = timed_tokens / (bare[-1] - bare[0])
     result = {
@@ -211,6 +214,7 @@ def main() -> None:
         "ratio_bare_over_lora": round(bare_tps / lora_tps, 3),
         "lora_s_per_step": round((lora[-1] - lora[0]) / (args.steps - 1), 3),
         "bare_s_per_step": round((bare[-1] - bare[0]) / (args.steps - 1), 3),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "machine": {
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),

@@ -4,12 +4,10 @@ LSP client asks for completions, ghost text, hover, code actions and commands.""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 from git_repo import GitRepo
 from lsp_fixtures import build_repo
+from process_group import run_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "neovim"
@@ -88,25 +87,8 @@ def run_neovim(
         "MOCHI_RESULT": str(out),
     }
     command = [nvim, *NVIM_ARGS, "-c", f"luafile {SCRIPT}"]
-    process = subprocess.Popen(
-        command,
-        cwd=repo.root,
-        env=env,
-        text=True,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        output, _ = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"nvim ran past {TIMEOUT_S}s:\n{output}")
-    finally:  # `mochi serve` goes with Neovim; make sure of it
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    return subprocess.CompletedProcess(command, process.returncode, output)
+    # `mochi serve` goes with Neovim
+    return run_process_group(command, cwd=repo.root, env=env, timeout=TIMEOUT_S, what="nvim")
 
 
 @pytest.mark.model

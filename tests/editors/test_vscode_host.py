@@ -10,17 +10,15 @@ there (the test otherwise keeps it in its tmp folder)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from lsp_fixtures import build_repo
+from process_group import run_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 VSCODE = ROOT / "editors" / "vscode"
@@ -108,32 +106,18 @@ def test_vsix_in_code_server_answers_completion_hover_and_code_action(
     ]
     if shot := os.environ.get("MOCHI_E2E_SCREENSHOT"):
         command += ["--screenshot", str(Path(shot).resolve())]
-    process = subprocess.Popen(
-        command,
-        cwd=E2E,
-        text=True,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        output, _ = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"the e2e driver ran past {TIMEOUT_S}s:\n{output[-6000:]}")
-    finally:  # code-server, its extension host and `mochi serve` go with the driver
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+    # code-server, its extension host and `mochi serve` go with the driver
+    done = run_process_group(command, cwd=E2E, timeout=TIMEOUT_S, what="the e2e driver")
+    output = done.stdout
 
     results_file = out / "results.json"
-    assert results_file.exists(), f"no results (exit {process.returncode}):\n{output}"
+    assert results_file.exists(), f"no results (exit {done.returncode}):\n{output}"
     results = json.loads(results_file.read_text())
     checks = results["checks"]
     failed = {name: c for name, c in checks.items() if not c["ok"]}
     report = json.dumps(results, indent=2)[-8000:]
     assert results.get("error") is None and not failed, f"artifacts in {out}\n{report}"
-    assert process.returncode == 0, output[-4000:]
+    assert done.returncode == 0, output[-4000:]
     assert set(checks) >= {
         "extension_installed",
         "server_started",
