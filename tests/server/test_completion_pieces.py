@@ -25,7 +25,9 @@ def words(text: str) -> int:
         ("    return 1\n    x = 2\ny = 3", "def f():\n", "", True, "    return 1\n    x = 2"),
         ("   ", "x = ", "", False, None),
         ("foo()", "x = ", "foo()\n", False, None),  # only repeats what follows the cursor
-        ("\n\n    pass", "def f():\n    ", "", True, "    pass"),  # blank line start
+        # at a blank line start: skip the newlines, and the indent the line already has
+        ("\n\n    pass", "def f():\n    ", "", True, "pass"),
+        ("\n        x = 1\n", "    def f(self):\n        ", "", False, "x = 1"),
     ],
 )
 def test_clean_completion(

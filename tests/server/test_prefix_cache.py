@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mochi.rag.prompting.fim import detect_fim_template
-from mochi.server.generation.completion_text import find_stop
 from mochi.server.generation.prefix_cache import PrefixCache
 
 
@@ -70,11 +69,6 @@ def test_a_longer_prompt_replaces_its_own_prefix() -> None:
     pc.checkin(None, [1, 2], FakeCache(2))
     pc.checkin(None, [1, 2, 3, 4], FakeCache(4))
     assert len(pc) == 1
-
-
-def test_find_stop_finds_the_earliest() -> None:
-    assert find_stop("a + b\n\nc", ("\n\n", "\n")) == 5
-    assert find_stop("abc", ("x", "")) is None
 
 
 def test_fim_templates_from_vocabulary() -> None:

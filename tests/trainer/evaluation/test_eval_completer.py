@@ -29,6 +29,7 @@ class RecordingModel:
         self.answer = answer
         self.fim = fim
         self.calls: list[tuple[str, tuple[str, ...], int, bool]] = []
+        self.skips: list[bool] = []
 
     @property
     def fim_template(self) -> str | None:
@@ -42,9 +43,16 @@ class RecordingModel:
         return len(text)
 
     def generate(
-        self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, *, adapter: bool
+        self,
+        prompt: str,
+        stop: tuple[str, ...],
+        max_new_tokens: int,
+        *,
+        adapter: bool,
+        skip_leading_newlines: bool = False,
     ) -> str:
         self.calls.append((prompt, stop, max_new_tokens, adapter))
+        self.skips.append(skip_leading_newlines)
         return self.answer
 
 
@@ -126,3 +134,10 @@ def test_transformers_model_switches_its_adapter_off_for_base(
     assert plain.count_tokens("def add") > 0
     with pytest.raises(ValueError, match="no adapter"):
         plain.generate(prompt, (), 4, adapter=True)
+
+
+def test_a_completion_opening_with_a_newline_is_cut_like_the_server_cuts_it() -> None:
+    model = RecordingModel(answer="\n\nx = os.getcwd()\nmore")
+    completer = PromptCompleter(model, DecodingSettings(), None)
+    assert completer.complete(TASK, CONFIGURATIONS["base"]) == "x = os.getcwd()"
+    assert model.skips == [True]  # the task's cursor is at the start of a line

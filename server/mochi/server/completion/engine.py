@@ -9,6 +9,7 @@ from functools import lru_cache
 from mochi.rag.languages import classify
 from mochi.rag.prompting import build_prompt, select_snippets
 from mochi.rag.prompting.retrieved import ContextBuilder
+from mochi.rag.prompting.stops import at_line_start
 from mochi.rag.prompting.window import split_at, window
 from mochi.server.completion.postprocess import clean_completion
 from mochi.server.config import CompletionConfig
@@ -95,6 +96,7 @@ class CompletionEngine:
                 max_tokens=self.config.max_tokens,
                 stop=stop,
                 adapter=adapter,
+                skip_leading_newlines=at_line_start(prefix),
             ),
             cancel,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mochi.rag.prompting.stops import drop_opening_newlines
+
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -42,10 +44,7 @@ def clean_completion(raw: str, *, prefix: str, suffix: str, multiline: bool) -> 
     """The suggestion to show, or None when there is nothing worth showing."""
     current_line = prefix.rsplit("\n", 1)[-1]
     indent = current_line[: len(current_line) - len(current_line.lstrip())]
-    text = raw.replace("\r\n", "\n")
-    if not current_line.strip():
-        # At the start of a line the model may begin with a newline: skip it.
-        text = text.lstrip("\n")
+    text = drop_opening_newlines(raw.replace("\r\n", "\n"), prefix)
     if multiline and not current_line.strip():
         # At a line start the block's indent is that of the suggestion's first line.
         first = text.split("\n", 1)[0]

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
-def find_stop(text: str, stops: Sequence[str]) -> int | None:
-    """Where the earliest stop string starts in `text`; None when none occurs."""
-    hits = [index for stop in stops if stop and (index := text.find(stop)) >= 0]
-    return min(hits) if hits else None
+from mochi.rag.prompting.stops import find_stop
 
 
 class CompletionText:
@@ -19,11 +15,19 @@ class CompletionText:
     text is `decode(anchor + new)` minus `decode(anchor)`.
     """
 
-    def __init__(self, tokenizer: Any, anchor: Sequence[int], stops: Sequence[str]) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        anchor: Sequence[int],
+        stops: Sequence[str],
+        *,
+        skip_leading_newlines: bool = False,
+    ) -> None:
         self._tokenizer = tokenizer
         self._anchor = list(anchor)
         self._anchor_text = self._decode(self._anchor)
         self._stops = tuple(s for s in stops if s)
+        self._skip_leading_newlines = skip_leading_newlines
         self.token_ids: list[int] = []
         self.text = ""
 
@@ -39,7 +43,7 @@ class CompletionText:
             self.text = full[len(self._anchor_text) :]
         else:  # the anchor ended inside a multi-byte character
             self.text = self._decode(self.token_ids)
-        cut = find_stop(self.text, self._stops)
+        cut = find_stop(self.text, self._stops, skip_leading_newlines=self._skip_leading_newlines)
         if cut is None:
             return False
         self.text = self.text[:cut]

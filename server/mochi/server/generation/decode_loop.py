@@ -30,6 +30,7 @@ class DecodeSettings:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stop_token_ids: frozenset[int] = frozenset()  # EOS and other control tokens
+    skip_leading_newlines: bool = False  # see GenerationRequest
     prefill_chunk: int = 1024  # tokens per prefill forward pass; cancellation is checked between
 
 
@@ -75,7 +76,12 @@ class DecodeLoop:
         import torch
 
         sampler = _Sampler(settings.temperature, settings.seed, self._device)
-        text = CompletionText(self._tokenizer, prompt_ids[-1:], settings.stop)
+        text = CompletionText(
+            self._tokenizer,
+            prompt_ids[-1:],
+            settings.stop,
+            skip_leading_newlines=settings.skip_leading_newlines,
+        )
         with torch.inference_mode():
             self._set_decoding(False)
             logits = self._prefill(state, prompt_ids, settings.prefill_chunk, cancel)

@@ -155,6 +155,7 @@ class TransformersGenerator:
             seed=request.seed,
             stop=request.stop,
             stop_token_ids=self._stop_ids,
+            skip_leading_newlines=request.skip_leading_newlines,
             prefill_chunk=self._prefill_chunk,
         )
         with self._lock:

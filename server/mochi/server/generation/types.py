@@ -43,6 +43,9 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()  # stop strings (not included in the result)
     adapter: str | None = None  # LoRA expert name; None = the base model
     seed: int | None = None
+    # Stop strings count only after the newlines the completion opens with (a suggestion
+    # at the start of an empty line may begin with one).
+    skip_leading_newlines: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,9 @@ class VllmGenerator:
             raise GenerationCancelled()
         self._admit()
         stream = CompletionStream(started_at=time.monotonic())
+        # vLLM cannot skip leading newlines before a stop: those stops are applied here,
+        # and leaving the stream early makes vLLM abort the rest.
+        local = client_side_stops(request)
         try:
             with self._client.stream(
                 "POST", "/v1/completions", json=self._completion_body(request)
@@ -127,6 +130,8 @@ class VllmGenerator:
                         # Leaving the block closes the connection; vLLM then aborts.
                         raise GenerationCancelled()
                     if stream.feed(line, time.monotonic()):
+                        break
+                    if local and stream.cut_at(local, skip_leading_newlines=True):
                         break
         except httpx.TransportError as exc:
             raise self._transport_failure(exc) from exc
@@ -196,8 +201,10 @@ class VllmGenerator:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if request.stop:
-            body["stop"] = list(request.stop)
+        local = client_side_stops(request)
+        stops = [s for s in request.stop if s not in local]
+        if stops:
+            body["stop"] = stops
         if request.seed is not None:
             body["seed"] = request.seed
         return body
@@ -321,3 +328,11 @@ class VllmGenerator:
             f"vLLM at {self.base_url} could not {what} "
             f"({response.status_code}): {response_message(response)}"
         )
+
+
+def client_side_stops(request: GenerationRequest) -> tuple[str, ...]:
+    """The stops applied while reading the stream instead of by vLLM: the newline, when
+    leading newlines must not end the completion."""
+    if request.skip_leading_newlines and "\n" in request.stop:
+        return ("\n",)
+    return ()

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mochi.rag.prompting.stops import find_stop
 from mochi.server.generation.types import GenerationError, GenerationResult
 
 _DONE = "[DONE]"
@@ -64,6 +65,17 @@ class CompletionStream:
         for choice in event.get("choices") or ():
             self._take_choice(choice, now)
         return False
+
+    def cut_at(self, stops: tuple[str, ...], *, skip_leading_newlines: bool) -> bool:
+        """Stops the server was not given (see VllmGenerator.generate): True, and the text
+        cut before the stop, once one occurs."""
+        text = "".join(self.parts)
+        cut = find_stop(text, stops, skip_leading_newlines=skip_leading_newlines)
+        if cut is None:
+            return False
+        self.parts = [text[:cut]]
+        self.finish_reason = "stop"
+        return True
 
     def _take_choice(self, choice: dict[str, Any], now: float) -> None:
         text = choice.get("text") or ""

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from mochi.rag.prompting import CompletionPrompt, ContextSnippet, build_prompt, select_snippets
+from mochi.rag.prompting.stops import at_line_start, drop_opening_newlines
 from mochi.rag.prompting.window import window
 from mochi.trainer.evaluation.configurations import Configuration
 from mochi.trainer.evaluation.decoding import DecodingSettings
@@ -31,7 +32,13 @@ class LineModel(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def generate(
-        self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, *, adapter: bool
+        self,
+        prompt: str,
+        stop: tuple[str, ...],
+        max_new_tokens: int,
+        *,
+        adapter: bool,
+        skip_leading_newlines: bool = False,
     ) -> str: ...
 
 
@@ -41,8 +48,9 @@ class ContextSource(Protocol):
     def snippets(self, path: str, prefix: str) -> list[ContextSnippet]: ...
 
 
-def first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip()
+def first_line(text: str, prefix: str = "") -> str:
+    """The suggestion's first line, as the server cuts it (`drop_opening_newlines`)."""
+    return drop_opening_newlines(text, prefix).split("\n", 1)[0].rstrip()
 
 
 class PromptCompleter:
@@ -89,5 +97,6 @@ class PromptCompleter:
             (*prompt.stop, "\n"),
             self.settings.max_new_tokens,
             adapter=config.lora,
+            skip_leading_newlines=at_line_start(task.prefix),
         )
-        return first_line(raw)
+        return first_line(raw, task.prefix)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mochi.rag.prompting import detect_fim_template
+from mochi.rag.prompting.stops import find_stop
 
 ADAPTER_NAME = "cut"
 
@@ -20,11 +21,6 @@ def _last_logits_kwargs(model: Any) -> dict[str, int]:
         if name in parameters:
             return {name: 1}
     return {}
-
-
-def find_stop(text: str, stops: tuple[str, ...]) -> int | None:
-    hits = [i for s in stops if s and (i := text.find(s)) >= 0]
-    return min(hits) if hits else None
 
 
 class TransformersLineModel:
@@ -71,16 +67,24 @@ class TransformersLineModel:
         return len(self._tokenizer(text)["input_ids"])
 
     def generate(
-        self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, *, adapter: bool
+        self,
+        prompt: str,
+        stop: tuple[str, ...],
+        max_new_tokens: int,
+        *,
+        adapter: bool,
+        skip_leading_newlines: bool = False,
     ) -> str:
         if adapter and not self._adapter:
             raise ValueError("no adapter loaded")
         if self._adapter and not adapter:
             with self._model.disable_adapter():
-                return self._greedy(prompt, stop, max_new_tokens)
-        return self._greedy(prompt, stop, max_new_tokens)
+                return self._greedy(prompt, stop, max_new_tokens, skip_leading_newlines)
+        return self._greedy(prompt, stop, max_new_tokens, skip_leading_newlines)
 
-    def _greedy(self, prompt: str, stop: tuple[str, ...], max_new_tokens: int) -> str:
+    def _greedy(
+        self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, skip_newlines: bool
+    ) -> str:
         torch = self._torch
         ids = torch.tensor([self._tokenizer(prompt)["input_ids"]], dtype=torch.long)
         generated: list[int] = []
@@ -92,7 +96,7 @@ class TransformersLineModel:
                     break
                 generated.append(token)
                 text = self._tokenizer.decode(generated, skip_special_tokens=False)
-                cut = find_stop(text, stop)
+                cut = find_stop(text, stop, skip_leading_newlines=skip_newlines)
                 if cut is not None:
                     return str(text[:cut])
                 out = self._model(
