@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,35 @@ def parse_stream(data: bytes) -> list[dict[str, Any]]:
         messages.append(json.loads(rest[:length]))
         data = rest[length:]
     return messages
+
+
+def read_all(stream: Any, into: bytearray) -> None:
+    while chunk := stream.read1(65536):
+        into.extend(chunk)
+
+
+def status_request(request_id: int) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "workspace/executeCommand",
+        "params": {"command": "mochi.status", "arguments": []},
+    }
+
+
+def wait_for_reply(received: bytearray, request_id: int, deadline: float) -> dict[str, Any] | None:
+    marker = f'"id": {request_id}'.encode()
+    while time.monotonic() < deadline:
+        if marker in received or f'"id":{request_id}'.encode() in received:
+            try:
+                messages = parse_stream(bytes(received))
+            except (AssertionError, ValueError, KeyError):  # a message still arriving
+                messages = []
+            for message in messages:
+                if message.get("id") == request_id:
+                    return message
+        time.sleep(0.2)
+    return None
 
 
 @pytest.mark.slow
@@ -66,25 +96,37 @@ def test_stdout_is_pure_lsp_and_bad_options_are_reported(tmp_path: Path) -> None
         stderr=subprocess.PIPE,
         env=env,
     )
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
     for message in requests:
         proc.stdin.write(frame(message))
     proc.stdin.flush()
-    time.sleep(15)  # start-up: index the repository, try to load the model
-    status = {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "workspace/executeCommand",
-        "params": {"command": "mochi.status", "arguments": []},
-    }
+    # Everything the server writes to stdout, collected as it comes (a thread reads it).
+    received = bytearray()
+    reader = threading.Thread(target=lambda: read_all(proc.stdout, received), daemon=True)
+    reader.start()
+    # Start-up indexes the repository and tries to load the model: ask for the status
+    # until both are done (a fixed wait is flaky on a busy machine).
+    deadline = time.monotonic() + 180
+    request_id = 100
+    while time.monotonic() < deadline:
+        request_id += 1
+        proc.stdin.write(frame(status_request(request_id)))
+        proc.stdin.flush()
+        reply = wait_for_reply(received, request_id, deadline)
+        result = reply.get("result") or {} if reply else {}
+        if result.get("modelError") and (result.get("index") or {}).get("chunks", 0) > 0:
+            break
+        time.sleep(1)
     for message in (
-        status,
+        status_request(2),
         {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
         {"jsonrpc": "2.0", "method": "exit"},
     ):
         proc.stdin.write(frame(message))
     proc.stdin.flush()
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
+    reader.join(10)
+    out = bytes(received)
     messages = parse_stream(out)
     shown = [m["params"]["message"] for m in messages if m.get("method") == "window/showMessage"]
     assert any("completion.max_tokens" in s for s in shown), shown
