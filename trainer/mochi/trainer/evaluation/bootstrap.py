@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,14 @@ def _check(n: int, resamples: int, alpha: float) -> None:
         raise ValueError("alpha must be in (0, 1)")
 
 
+def _paired(values: Sequence[float], baseline: Sequence[float]) -> tuple[Any, Any]:
+    """Two measurements of the same tasks in the same order, as float arrays."""
+    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in size: {a.size} vs {b.size}")
+    return a, b
+
+
 def bootstrap_mean(
     values: Sequence[float],
     *,
@@ -73,9 +82,7 @@ def bootstrap_paired_difference(
     alpha: float = 0.05,
 ) -> Estimate:
     """mean(values) - mean(baseline), the two measured on the same tasks in the same order."""
-    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in size: {a.size} vs {b.size}")
+    a, b = _paired(values, baseline)
     return bootstrap_mean(a - b, resamples=resamples, seed=seed, alpha=alpha)
 
 
@@ -88,9 +95,7 @@ def bootstrap_ratio(
     alpha: float = 0.05,
 ) -> Estimate:
     """mean(values) / mean(baseline) with paired resampling; nan where the base mean is 0."""
-    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in size: {a.size} vs {b.size}")
+    a, b = _paired(values, baseline)
     _check(a.size, resamples, alpha)
     idx = _indices(a.size, resamples, seed)
     num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
