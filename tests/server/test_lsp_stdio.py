@@ -42,6 +42,19 @@ def read_all(stream: Any, into: bytearray) -> None:
         into.extend(chunk)
 
 
+class StderrReader:
+    """Drains stderr in a thread so a chatty server never blocks on a full pipe."""
+
+    def __init__(self, stream: Any) -> None:
+        self._data = bytearray()
+        self._thread = threading.Thread(target=read_all, args=(stream, self._data), daemon=True)
+        self._thread.start()
+
+    def result(self) -> bytes:
+        self._thread.join(10)
+        return bytes(self._data)
+
+
 def status_request(request_id: int) -> dict[str, Any]:
     return {
         "jsonrpc": "2.0",
@@ -104,6 +117,7 @@ def test_stdout_is_pure_lsp_and_bad_options_are_reported(tmp_path: Path) -> None
     received = bytearray()
     reader = threading.Thread(target=lambda: read_all(proc.stdout, received), daemon=True)
     reader.start()
+    err_reader = StderrReader(proc.stderr)
     # Start-up indexes the repository and tries to load the model: ask for the status
     # until both are done (a fixed wait is flaky on a busy machine).
     deadline = time.monotonic() + 180
@@ -117,15 +131,17 @@ def test_stdout_is_pure_lsp_and_bad_options_are_reported(tmp_path: Path) -> None
         if result.get("modelError") and (result.get("index") or {}).get("chunks", 0) > 0:
             break
         time.sleep(1)
-    for message in (
-        status_request(2),
-        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
-        {"jsonrpc": "2.0", "method": "exit"},
-    ):
+    for message in (status_request(2), {"jsonrpc": "2.0", "id": 3, "method": "shutdown"}):
         proc.stdin.write(frame(message))
     proc.stdin.flush()
-    _, err = proc.communicate(timeout=120)
+    # The reader thread owns stdout: wait for the replies there (communicate() would
+    # race it for the same bytes), then let the server exit.
+    assert wait_for_reply(received, 3, time.monotonic() + 120) is not None
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+    proc.stdin.close()
+    proc.wait(timeout=60)
     reader.join(10)
+    err = err_reader.result()
     out = bytes(received)
     messages = parse_stream(out)
     shown = [m["params"]["message"] for m in messages if m.get("method") == "window/showMessage"]
