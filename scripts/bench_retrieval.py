@@ -4,9 +4,11 @@
 
 Writes the 6,267 corpus functions as files into a scratch workspace, indexes it
 with `open_workspace_index` (tree-sitter chunks, all-MiniLM-L6-v2, the BM25-style
-sparse vector, Qdrant Edge), then runs the 500 dev queries. Rankings are per
-function (a function's best chunk counts). The fusion weight is chosen on the
-first 250 queries and reported on the other 250 as well as on all 500.
+sparse vector, Qdrant Edge, each chunk's neighbourhood density), then runs the
+500 dev queries. Rankings are per function (a function's best chunk counts).
+The hub penalty and then the fusion weight are chosen on the first 250 queries
+and reported on the other 250 as well as on all 500; the default configuration
+is reported as users get it.
 Results: docs/benchmarks/retrieval.{md,json,png}.
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 from mochi.rag.config import RagConfig
 from mochi.rag.index import open_workspace_index
 from mochi.rag.retrieval import rrf_fusion, weighted_fusion
+from mochi.rag.store.schema import DENSITY_FIELD
 from mochi.rag.types import ScoredId
 
 DEPTH = 100
@@ -86,11 +89,19 @@ def main() -> int:
                 for key in index.manifest.docs("workspace")
                 for cid in [c.id for c in index.manifest.chunks_of(key)]
             }
+            densities = {
+                cid: float(str(payload.get(DENSITY_FIELD, 0.0)))
+                for page in range(0, len(doc_of), 1024)
+                for cid, payload in index.store.get_payloads(
+                    list(doc_of)[page : page + 1024], fields=[DENSITY_FIELD]
+                ).items()
+            }
             runs: list[tuple[list[ScoredId], list[ScoredId], str]] = []
             q_started = time.perf_counter()
             for q in queries:
                 gold = f"f/{q['retrieval_idx']}.py"
-                dense = index.retriever.ranked_ids(q["doc"], DEPTH, mode="dense")
+                # Raw cosine: the store's own dense ranking, before any hub penalty.
+                dense = index.store.search_dense(index.embedder.embed_query(q["doc"]), DEPTH)
                 sparse = index.retriever.ranked_ids(q["doc"], DEPTH, mode="sparse")
                 runs.append((dense, sparse, gold))
             query_ms = 1000 * (time.perf_counter() - q_started) / len(queries)
@@ -104,31 +115,46 @@ def main() -> int:
                 for q in queries
             ]
             default_alpha = config.retrieval.dense_weight
+            default_penalty = config.retrieval.hub_penalty
+
+    def penalised(dense: list[ScoredId], beta: float) -> list[ScoredId]:
+        hits = [ScoredId(h.id, h.score - beta * densities.get(h.id, 0.0)) for h in dense]
+        return sorted(hits, key=lambda h: (-h.score, h.id))
 
     def evaluate(fuse, subset: slice) -> dict[str, float]:  # type: ignore[no-untyped-def]
         return metrics([rank_of(fuse(d, s), doc_of, g) for d, s, g in runs[subset]])
 
     half = len(runs) // 2
     tune, held, every = slice(0, half), slice(half, None), slice(None)
+    betas = [round(0.05 * i, 2) for i in range(11)]
+    beta_sweep = {b: evaluate(lambda d, s, b=b: penalised(d, b), tune)["mrr"] for b in betas}
+    beta = max(betas, key=lambda b: (beta_sweep[b], -abs(b - default_penalty)))
     alphas = [round(0.05 * i, 2) for i in range(21)]
-    sweep = {a: evaluate(lambda d, s, a=a: weighted_fusion(d, s, a), tune)["mrr"] for a in alphas}
+    sweep = {
+        a: evaluate(lambda d, s, a=a: weighted_fusion(penalised(d, beta), s, a), tune)["mrr"]
+        for a in alphas
+    }
     best = max(alphas, key=lambda a: (sweep[a], -abs(a - default_alpha)))
+    raw_sweep = {
+        a: evaluate(lambda d, s, a=a: weighted_fusion(d, s, a), tune)["mrr"] for a in alphas
+    }
+    raw_best = max(alphas, key=lambda a: (raw_sweep[a], -abs(a - default_alpha)))
+
+    def both(fuse) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+        return {p: evaluate(fuse, sl) for p, sl in (("held", held), ("all", every))}
+
     results = {
-        "bm25 (sparse only)": {
-            p: evaluate(lambda d, s: s, sl) for p, sl in (("held", held), ("all", every))
-        },
-        "dense only (MiniLM)": {
-            p: evaluate(lambda d, s: d, sl) for p, sl in (("held", held), ("all", every))
-        },
-        "plain RRF (k=60)": {
-            p: evaluate(lambda d, s: rrf_fusion(d, s, 60), sl)
-            for p, sl in (("held", held), ("all", every))
-        },
-        f"weighted, alpha={best} (tuned on first half)": {
-            p: evaluate(lambda d, s: weighted_fusion(d, s, best), sl)
-            for p, sl in (("held", held), ("all", every))
-        },
-        f"default config (weighted, alpha={default_alpha})": {
+        "bm25 (sparse only)": both(lambda d, s: s),
+        "dense only (MiniLM cosine)": both(lambda d, s: d),
+        "plain RRF (k=60)": both(lambda d, s: rrf_fusion(d, s, 60)),
+        f"weighted, no hub penalty, alpha={raw_best} (tuned on first half)": both(
+            lambda d, s: weighted_fusion(d, s, raw_best)
+        ),
+        f"dense - {beta} x density (tuned on first half)": both(lambda d, s: penalised(d, beta)),
+        f"weighted, hub penalty {beta}, alpha={best} (tuned on first half)": both(
+            lambda d, s: weighted_fusion(penalised(d, beta), s, best)
+        ),
+        f"default config (hub penalty {default_penalty}, weighted, alpha={default_alpha})": {
             "held": metrics(product[half:]),
             "all": metrics(product),
         },
@@ -140,9 +166,13 @@ def main() -> int:
             "chunks": report.chunks_total,
             "seconds": round(index_seconds, 1),
             "embedding_seconds": round(report.seconds_embedding, 1),
+            "density_seconds": round(report.seconds_density, 1),
         },
         "query_ms_dense_plus_sparse": round(query_ms, 2),
+        "hub_penalty_sweep_mrr_first_half": beta_sweep,
+        "best_hub_penalty": beta,
         "alpha_sweep_mrr_first_half": sweep,
+        "alpha_sweep_mrr_first_half_no_penalty": raw_sweep,
         "best_alpha": best,
         "results": results,
     }
@@ -152,8 +182,10 @@ def main() -> int:
         "# Retrieval: CoSQA dev-500",
         "",
         "Measured by `python scripts/bench_retrieval.py` (2 CPU cores; Qdrant Edge in-process;",
-        "all-MiniLM-L6-v2; tree-sitter chunks; rankings per function). The fusion weight was",
-        f"tuned on the first {half} queries; 'held' is the other {len(runs) - half}.",
+        "all-MiniLM-L6-v2; tree-sitter chunks; rankings per function). The hub penalty and the",
+        f"fusion weight were tuned on the first {half} queries; 'held' is the other",
+        f"{len(runs) - half}. Hub penalty: dense cosine minus penalty x the chunk's density (mean",
+        "cosine of its 5 nearest chunks), see rag/mochi/rag/index/density.py.",
         "",
         "| method | MRR (all) | R@1 | R@5 | R@10 | MRR (held-out half) |",
         "|---|---|---|---|---|---|",
@@ -184,9 +216,13 @@ def main() -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(alphas, [sweep[a] for a in alphas], marker="o")
+        ax.plot(alphas, [sweep[a] for a in alphas], marker="o", label=f"hub penalty {beta}")
+        ax.plot(alphas, [raw_sweep[a] for a in alphas], marker=".", label="no hub penalty")
         ax.axhline(
-            results["dense only (MiniLM)"]["all"]["mrr"], color="gray", ls="--", label="dense only"
+            results["dense only (MiniLM cosine)"]["all"]["mrr"],
+            color="gray",
+            ls="--",
+            label="dense only",
         )
         ax.axhline(
             results["plain RRF (k=60)"]["all"]["mrr"], color="red", ls=":", label="plain RRF"

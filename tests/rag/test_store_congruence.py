@@ -301,6 +301,23 @@ def test_set_payloads_overwrites_and_filters_see_it(store: VectorStore, corpus: 
     np.testing.assert_allclose(sparse.values, corpus.points[1].sparse.values, rtol=1e-6)
 
 
+def test_merge_payloads_keeps_other_keys_and_fields_select(
+    store: VectorStore, corpus: Corpus
+) -> None:
+    wanted = corpus.points[:20]
+    store.merge_payloads({p.id: {"density": 0.25 + i / 64} for i, p in enumerate(wanted)})
+    ids = [p.id for p in wanted]
+    full = store.get_payloads(ids)
+    assert full == {p.id: {**p.payload, "density": 0.25 + i / 64} for i, p in enumerate(wanted)}
+    only = store.get_payloads([*ids, corpus.points[30].id], fields=["density"])
+    assert only[wanted[3].id] == {"density": 0.25 + 3 / 64}
+    assert only[corpus.points[30].id] == {}  # present, without the field
+    # Filters still see the merged points' indexed keys.
+    language = str(wanted[0].payload["language"])
+    hits = store.search_dense(corpus.dense_queries[0], N_POINTS, StoreFilter(languages=(language,)))
+    assert wanted[0].id in {hit.id for hit in hits}
+
+
 def test_get_vectors_round_trip(loaded: VectorStore, corpus: Corpus) -> None:
     wanted = corpus.points[10:20]
     missing = str(uuid.uuid4())

@@ -88,7 +88,15 @@ class VectorStore(Protocol):
         """Vectors of the points that exist among `ids` (missing ids are left out)."""
         ...
 
-    def get_payloads(self, ids: Sequence[str]) -> dict[str, dict[str, object]]: ...
+    def merge_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
+        """Set the given payload keys of existing points, keeping their other keys."""
+        ...
+
+    def get_payloads(
+        self, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, object]]:
+        """Payloads of the points that exist among `ids`; only `fields` when given."""
+        ...
 
     def search_dense(
         self, vector: Sequence[float], limit: int, where: StoreFilter | None = None

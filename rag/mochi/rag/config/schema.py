@@ -82,6 +82,13 @@ class IndexConfig:
     batch_chunks: int = field(
         default=256, metadata={"help": "Chunks embedded and written per batch."}
     )
+    density_neighbours: int = field(
+        default=5,
+        metadata={
+            "help": "Neighbours averaged into each chunk's density (for retrieval.hub_penalty);"
+            " 0 turns it off."
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_file_bytes", "max_commits", "max_diff_chars", "chunk_max_chars"):
@@ -89,6 +96,10 @@ class IndexConfig:
         _check_positive("index.batch_chunks", self.batch_chunks)
         if self.watch_debounce_ms < 0:
             raise ConfigError("index.watch_debounce_ms", "must be >= 0")
+        if not 0 <= self.density_neighbours <= 100:
+            raise ConfigError(
+                "index.density_neighbours", f"must be in [0, 100], got {self.density_neighbours}"
+            )
 
 
 @dataclass
@@ -169,12 +180,21 @@ class RetrievalConfig:
     dedupe_similarity: float = field(
         default=0.9, metadata={"help": "Hits this similar (token Jaccard) to a better one drop."}
     )
+    hub_penalty: float = field(
+        default=0.25,
+        metadata={
+            "help": "Dense score minus this times the chunk's neighbourhood density: demotes"
+            " chunks close to everything (0 turns it off; 0..1)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError(
                 "retrieval.dense_weight", f"must be in [0, 1], got {self.dense_weight}"
             )
+        if not 0.0 <= self.hub_penalty <= 1.0:
+            raise ConfigError("retrieval.hub_penalty", f"must be in [0, 1], got {self.hub_penalty}")
         if not 0.0 < self.dedupe_similarity <= 1.0:
             raise ConfigError("retrieval.dedupe_similarity", "must be in (0, 1]")
         _check_positive("retrieval.rrf_k", self.rrf_k)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.manifest import ChunkRow, DocRow, Manifest
 from mochi.rag.index.point_ids import point_ids
 from mochi.rag.index.report import IndexReport
@@ -75,6 +76,7 @@ class Indexer:
         manifest: Manifest,
         secrets: SecretFilter,
         batch_chunks: int = 256,
+        density: DensityKeeper | None = None,
     ) -> None:
         self._sources = list(sources)
         self._chunker = chunker
@@ -84,6 +86,8 @@ class Indexer:
         self._manifest = manifest
         self._secrets = secrets
         self._batch_chunks = batch_chunks
+        self._density = density
+        self._changed: list[str] = []  # points written this sync, for the density pass
 
     def sync(
         self,
@@ -118,6 +122,10 @@ class Indexer:
         total = len(work) + len(removed)
         notify(Progress("index", 0, total, f"{len(work)} changed, {len(removed)} removed"))
 
+        full_density = self._density is not None and self._density.needs_full_pass()
+        if self._density is not None and (work or removed or full_density):
+            self._density.mark_stale()
+        self._changed = []
         batch = _Batch()
         if removed:
             self._add_removals(batch, removed, report)
@@ -134,6 +142,11 @@ class Indexer:
                 notify(Progress("index", done, total, key))
         if batch.plans or batch.removed_docs:
             self._apply(batch, report)
+        if self._density is not None and (work or removed or full_density):
+            notify(Progress("index", done, total, "neighbourhood densities"))
+            density_started = time.perf_counter()
+            self._density.refresh(self._changed, full=full_density)
+            report.seconds_density = time.perf_counter() - density_started
         self._store.flush()
         report.chunks_total = self._manifest.chunk_count()
         report.seconds = time.perf_counter() - started
@@ -236,9 +249,12 @@ class Indexer:
         batch_id = self._manifest.begin_batch(doc_keys, touched)
         if points:
             self._store.upsert(points)
-        if moved:
-            self._store.set_payloads(moved)
+            self._changed.extend(p.id for p in points)
+        if moved:  # merged, so a moved chunk keeps its density
+            self._store.merge_payloads(moved)
         if deleted:
+            if self._density is not None:
+                self._density.before_delete(deleted)
             self._store.delete(deleted)
         self._manifest.commit_batch(
             batch_id,

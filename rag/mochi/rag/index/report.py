@@ -19,6 +19,7 @@ class IndexReport:
     chunks_total: int = 0
     seconds: float = 0.0
     seconds_embedding: float = 0.0
+    seconds_density: float = 0.0
     cancelled: bool = False
     skips: SkipCounts = field(default_factory=SkipCounts)
 

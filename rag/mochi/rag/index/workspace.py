@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mochi.rag.config import RagConfig
 from mochi.rag.embedding import Bm25SparseEncoder, SentenceTransformerEmbedder
+from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.indexer import CancelCheck, Indexer
 from mochi.rag.index.lock import IndexLock
 from mochi.rag.index.manifest import Manifest
@@ -231,6 +232,7 @@ def open_workspace_index(
             manifest=manifest,
             secrets=secrets,
             batch_chunks=config.index.batch_chunks,
+            density=DensityKeeper(store, manifest, config.index.density_neighbours),
         )
         r = config.retrieval
         retriever = HybridRetriever(
@@ -243,6 +245,7 @@ def open_workspace_index(
             rrf_k=r.rrf_k,
             candidates=r.candidates,
             dedupe_similarity=r.dedupe_similarity,
+            hub_penalty=r.hub_penalty if config.index.density_neighbours > 0 else 0.0,
         )
     except BaseException:
         lock.release()

@@ -8,6 +8,7 @@ from typing import Literal
 
 from mochi.rag.protocols import Embedder, SparseEncoder, VectorStore
 from mochi.rag.retrieval.fusion import rrf_fusion, weighted_fusion
+from mochi.rag.store.schema import DENSITY_FIELD
 from mochi.rag.types import Hit, ScoredId, SearchFilters, StoreFilter
 
 Mode = Literal["hybrid", "dense", "sparse"]
@@ -64,6 +65,7 @@ class HybridRetriever:
         rrf_k: int = 60,
         candidates: int = 100,
         dedupe_similarity: float = 0.9,
+        hub_penalty: float = 0.0,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -74,6 +76,7 @@ class HybridRetriever:
         self._rrf_k = rrf_k
         self._candidates = candidates
         self._dedupe = dedupe_similarity
+        self._hub_penalty = hub_penalty
 
     def ranked_ids(
         self, query: str, limit: int, where: StoreFilter | None = None, mode: Mode = "hybrid"
@@ -83,6 +86,8 @@ class HybridRetriever:
         sparse: list[ScoredId] = []
         if mode in ("hybrid", "dense"):
             dense = self._store.search_dense(self._embedder.embed_query(query), limit, where)
+            if self._hub_penalty > 0:
+                dense = self._penalise_hubs(dense)
         if mode in ("hybrid", "sparse"):
             vector = self._sparse.encode_query(query)
             if vector.indices:
@@ -95,6 +100,16 @@ class HybridRetriever:
             return rrf_fusion(dense, sparse, self._rrf_k)
         alpha = self._code_alpha if is_code_like(query) else self._alpha
         return weighted_fusion(dense, sparse, alpha)
+
+    def _penalise_hubs(self, dense: list[ScoredId]) -> list[ScoredId]:
+        """cosine − penalty · density (see mochi.rag.index.density); a chunk without a
+        density yet counts as 0."""
+        payloads = self._store.get_payloads([h.id for h in dense], fields=[DENSITY_FIELD])
+        rescored = [
+            ScoredId(h.id, h.score - self._hub_penalty * _density(payloads.get(h.id)))
+            for h in dense
+        ]
+        return sorted(rescored, key=lambda h: (-h.score, h.id))
 
     def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.search(query, k, filters)
@@ -132,6 +147,11 @@ class HybridRetriever:
             if len(hits) >= k:
                 break
         return hits
+
+
+def _density(payload: dict[str, object] | None) -> float:
+    value = (payload or {}).get(DENSITY_FIELD)
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _hit(payload: dict[str, object], score: float) -> Hit:

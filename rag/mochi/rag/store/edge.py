@@ -21,6 +21,7 @@ from qdrant_edge import (
     MatchValue,
     Modifier,
     PayloadSchemaType,
+    PayloadSelector,
     Point,
     Query,
     QueryRequest,
@@ -95,6 +96,11 @@ class EdgeVectorStore:
         for point_id, payload in payloads.items():
             shard.update(UpdateOperation.overwrite_payload([point_id], dict(payload)))
 
+    def merge_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
+        shard = self._open()
+        for point_id, payload in payloads.items():
+            shard.update(UpdateOperation.set_payload([point_id], dict(payload)))
+
     # -- reads ---------------------------------------------------------------
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, tuple[list[float], SparseVector]]:
@@ -103,10 +109,13 @@ class EdgeVectorStore:
         records = self._open().retrieve(list(ids), with_payload=False, with_vector=True)
         return {_id_str(record.id): _vectors_of(record) for record in records}
 
-    def get_payloads(self, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    def get_payloads(
+        self, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, object]]:
         if not ids:
             return {}
-        records = self._open().retrieve(list(ids), with_payload=True, with_vector=False)
+        selector = PayloadSelector.Include(list(fields)) if fields is not None else True
+        records = self._open().retrieve(list(ids), with_payload=selector, with_vector=False)
         return {_id_str(record.id): dict(record.payload or {}) for record in records}
 
     def search_dense(

@@ -116,6 +116,20 @@ class QdrantServerVectorStore:
                     self._collection, operations[start : start + UPSERT_BATCH], wait=True
                 )
 
+    def merge_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
+        operations = [
+            models.SetPayloadOperation(
+                set_payload=models.SetPayload(payload=dict(payload), points=[point_id])
+            )
+            for point_id, payload in payloads.items()
+        ]
+        client = self._open()
+        for start in range(0, len(operations), UPSERT_BATCH):
+            with self._remote_errors():
+                client.batch_update_points(
+                    self._collection, operations[start : start + UPSERT_BATCH], wait=True
+                )
+
     # -- reads ---------------------------------------------------------------
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, tuple[list[float], SparseVector]]:
@@ -127,12 +141,15 @@ class QdrantServerVectorStore:
             )
         return {str(record.id): _vectors_of(record) for record in records}
 
-    def get_payloads(self, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    def get_payloads(
+        self, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, object]]:
         if not ids:
             return {}
+        selector: bool | list[str] = list(fields) if fields is not None else True
         with self._remote_errors():
             records = self._open().retrieve(
-                self._collection, list(ids), with_payload=True, with_vectors=False
+                self._collection, list(ids), with_payload=selector, with_vectors=False
             )
         return {str(record.id): dict(record.payload or {}) for record in records}
 

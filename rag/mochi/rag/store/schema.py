@@ -28,6 +28,8 @@ KIND_FIELD: Final = "kind"
 SOURCE_FIELD: Final = "source"
 DIRS_FIELD: Final = "dirs"
 KEYWORD_FIELDS: Final = (LANGUAGE_FIELD, KIND_FIELD, SOURCE_FIELD, DIRS_FIELD)
+# Mean cosine similarity of a chunk's nearest neighbours (mochi.rag.index.density).
+DENSITY_FIELD: Final = "density"
 
 
 def normalize_dir(directory: str) -> str:
