@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mochi.rag.config import RagConfig
 from mochi.rag.index import open_workspace_index
+from mochi.rag.index.report import IndexReport
 from mochi.rag.index.watcher import IndexWatcher
 
 
@@ -89,7 +90,12 @@ def main() -> int:
                     if payload["kind"] in ("function", "method"):
                         candidates.append((key, str(payload["symbol"])))
             picks = rng.sample(candidates, min(args.edits, len(candidates)))
-            watcher = IndexWatcher(root, index.sync, config.index.watch_debounce_ms)
+            edit_syncs: list[IndexReport] = []
+
+            def sync_and_record() -> None:
+                edit_syncs.append(index.sync())
+
+            watcher = IndexWatcher(root, sync_and_record, config.index.watch_debounce_ms)
             watcher.start()
             time.sleep(0.5)
             latencies: list[float] = []
@@ -147,6 +153,15 @@ def main() -> int:
         "edit_to_searchable_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
         "edit_to_searchable_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else None,
         "debounce_ms": config.index.watch_debounce_ms,
+        "seconds_in_density_pass_full_index": round(report.seconds_density, 2),
+        "edit_sync_ms_p50": round(statistics.median(r.seconds for r in edit_syncs) * 1000, 1)
+        if edit_syncs
+        else None,
+        "edit_density_pass_ms_p50": round(
+            statistics.median(r.seconds_density for r in edit_syncs) * 1000, 1
+        )
+        if edit_syncs
+        else None,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "index.json").write_text(json.dumps(result, indent=2))

@@ -137,6 +137,12 @@ def test_sync_keeps_densities_and_no_change_costs_nothing(
         assert stored_densities(index.store, ids) == pytest.approx(reference(vectors, K), abs=1e-4)
         assert index.sync().seconds_density == 0.0  # nothing changed, nothing computed
 
+        # Lines shift, text does not: the chunk moves and keeps its density.
+        before = stored_densities(index.store, ids)
+        (git_repo.root / "pkg/m3.py").write_text("\n\n" + (git_repo.root / "pkg/m3.py").read_text())
+        assert index.sync().chunks_moved == 1
+        assert stored_densities(index.store, ids) == before
+
         (git_repo.root / "pkg/m2.py").write_text("def f2(x):\n    return -x\n")
         index.sync()
         ids = list(index.store.iter_ids())
