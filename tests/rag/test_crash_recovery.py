@@ -22,8 +22,16 @@ from mochi.rag.index import open_workspace_index
 
 WORKER = Path(__file__).parents[1] / "support" / "crash_worker.py"
 # A first index only adds points; an update also rewrites payloads and deletes.
-FIRST_INDEX_POINTS = ["after_begin", "after_upsert", "in_commit"]
-UPDATE_POINTS = ["after_begin", "after_upsert", "after_payloads", "after_delete", "in_commit"]
+# Both end with the density pass (once per sync: killed at its first call).
+FIRST_INDEX_POINTS = ["after_begin", "after_upsert", "in_commit", "in_density"]
+UPDATE_POINTS = [
+    "after_begin",
+    "after_upsert",
+    "after_payloads",
+    "after_delete",
+    "in_commit",
+    "in_density",
+]
 
 
 def make_repo(repo: GitRepo, files: int = 24) -> set[str]:
@@ -70,7 +78,7 @@ def reopen_and_check(root: Path, data: Path, expected: set[str]) -> None:
 def test_kill_during_first_index(git_repo: GitRepo, tmp_path: Path, point: str) -> None:
     expected = make_repo(git_repo)
     data = tmp_path / "data"
-    code = run_worker(git_repo.root, data, point, nth=3)
+    code = run_worker(git_repo.root, data, point, nth=1 if point == "in_density" else 3)
     assert code == -signal.SIGKILL
     reopen_and_check(git_repo.root, data, expected)
 
@@ -82,7 +90,7 @@ def test_kill_during_incremental_update(git_repo: GitRepo, tmp_path: Path, point
     data = tmp_path / "data"
     assert run_worker(git_repo.root, data, "never", 0) == 0
     expected = edit_repo(git_repo)
-    code = run_worker(git_repo.root, data, point, nth=2)
+    code = run_worker(git_repo.root, data, point, nth=1 if point == "in_density" else 2)
     assert code == -signal.SIGKILL
     reopen_and_check(git_repo.root, data, expected)
 

@@ -1,4 +1,5 @@
-"""The invariant every crash and edit test checks: store = manifest = files."""
+"""The invariant every crash and edit test checks: store = manifest = files, and every
+point carries its neighbourhood density (the default configuration keeps them)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import hashlib
 from pathlib import Path
 
 from mochi.rag.index import WorkspaceIndex
+from mochi.rag.store.schema import DENSITY_FIELD
 
 
 def assert_consistent(
-    index: WorkspaceIndex, root: Path, expected_files: set[str] | None = None
+    index: WorkspaceIndex,
+    root: Path,
+    expected_files: set[str] | None = None,
+    densities: bool = True,
 ) -> None:
     store_ids = set(index.store.iter_ids())
     manifest_ids = index.manifest.all_chunk_ids()
@@ -31,3 +36,6 @@ def assert_consistent(
         by_doc.setdefault(str(payload["path"]), set()).add(pid)
     for key in docs:
         assert by_doc.get(key, set()) == {c.id for c in index.manifest.chunks_of(key)}, key
+    if densities:
+        lacking = [pid for pid, payload in payloads.items() if DENSITY_FIELD not in payload]
+        assert not lacking, f"{len(lacking)} points without a density"

@@ -2,8 +2,10 @@
 
 usage: crash_worker.py ROOT DATA_DIR POINT N [SLOW_MS]
 POINT is where to die, on the N-th batch: after_begin (pending row written,
-store untouched), after_upsert, after_payloads, after_delete (store written,
-manifest not), in_commit (inside the manifest transaction), or never.
+store untouched), after_upsert, after_payloads (a payload merge: moved chunks or
+densities), after_delete (store written, manifest not), in_commit (inside the
+manifest transaction), in_density (all written, the density pass not begun; use
+N=1, there is one per sync), or never.
 SLOW_MS slows every embedded text, so an outside kill lands mid-run.
 """
 
@@ -23,6 +25,7 @@ from hashing_embedder import HashingEmbedder
 from mochi.rag.config import RagConfig
 from mochi.rag.index import manifest as manifest_module
 from mochi.rag.index import open_workspace_index
+from mochi.rag.index.density import DensityKeeper
 from mochi.rag.store import EdgeVectorStore
 
 
@@ -51,7 +54,8 @@ def main() -> None:
     Manifest.begin_batch = hook("after_begin", Manifest.begin_batch)  # type: ignore[method-assign]
     Manifest.commit_batch = hook("in_commit", Manifest.commit_batch, before=True)  # type: ignore[method-assign]
     EdgeVectorStore.upsert = hook("after_upsert", EdgeVectorStore.upsert)  # type: ignore[method-assign]
-    EdgeVectorStore.set_payloads = hook("after_payloads", EdgeVectorStore.set_payloads)  # type: ignore[method-assign]
+    EdgeVectorStore.merge_payloads = hook("after_payloads", EdgeVectorStore.merge_payloads)  # type: ignore[method-assign]
+    DensityKeeper.refresh = hook("in_density", DensityKeeper.refresh, before=True)  # type: ignore[method-assign]
     EdgeVectorStore.delete = hook("after_delete", EdgeVectorStore.delete)  # type: ignore[method-assign]
 
     class SlowEmbedder(HashingEmbedder):

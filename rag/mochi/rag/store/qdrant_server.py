@@ -103,31 +103,31 @@ class QdrantServerVectorStore:
             )
 
     def set_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
-        operations = [
-            models.OverwritePayloadOperation(
-                overwrite_payload=models.SetPayload(payload=dict(payload), points=[point_id])
-            )
-            for point_id, payload in payloads.items()
-        ]
-        client = self._open()
-        for start in range(0, len(operations), UPSERT_BATCH):
-            with self._remote_errors():
-                client.batch_update_points(
-                    self._collection, operations[start : start + UPSERT_BATCH], wait=True
+        self._apply_in_batches(
+            [
+                models.OverwritePayloadOperation(
+                    overwrite_payload=models.SetPayload(payload=dict(payload), points=[point_id])
                 )
+                for point_id, payload in payloads.items()
+            ]
+        )
 
     def merge_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
-        operations = [
-            models.SetPayloadOperation(
-                set_payload=models.SetPayload(payload=dict(payload), points=[point_id])
-            )
-            for point_id, payload in payloads.items()
-        ]
+        self._apply_in_batches(
+            [
+                models.SetPayloadOperation(
+                    set_payload=models.SetPayload(payload=dict(payload), points=[point_id])
+                )
+                for point_id, payload in payloads.items()
+            ]
+        )
+
+    def _apply_in_batches(self, operations: Sequence[models.UpdateOperation]) -> None:
         client = self._open()
         for start in range(0, len(operations), UPSERT_BATCH):
             with self._remote_errors():
                 client.batch_update_points(
-                    self._collection, operations[start : start + UPSERT_BATCH], wait=True
+                    self._collection, list(operations[start : start + UPSERT_BATCH]), wait=True
                 )
 
     # -- reads ---------------------------------------------------------------
