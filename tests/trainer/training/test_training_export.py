@@ -1,9 +1,15 @@
 """Export: a merged model that transformers loads and that computes what the peft model
-computes; an Ollama Modelfile; next-line exact match on the EOS-only first line."""
+computes; a GGUF file that does the same; an Ollama Modelfile; `mochi trainer export`;
+next-line exact match on the EOS-only first line."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +98,101 @@ def test_next_line_exact_match_counts_a_memorised_line(tiny_model_dir: Path) -> 
     scores = evaluate(model, tokenizer, samples, max_new_tokens=8)
     assert scores.count == 2 and scores.next_line_em == 0.5
     assert evaluate(model, tokenizer, samples, max_new_tokens=8, limit=1).count == 1
+
+
+def _logits(model_dir: Path, gguf_file: str | None = None) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, **kwargs)
+    with torch.no_grad():
+        return model.eval()(input_ids=torch.tensor([[5, 17, 42, 99, 3, 250]])).logits
+
+
+def test_gguf_round_trips_through_transformers(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """transformers' GGUF reader undoes llama.cpp's rotary permutation and rebuilds the
+    tokenizer: an F32 file gives the very same logits and token ids, F16 nearly."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from mochi.trainer.training.gguf_export import export_gguf
+
+    expected = _logits(tiny_model_dir)
+    f32 = export_gguf(tiny_model_dir, tmp_path / "f32" / "model.gguf", dtype="f32")
+    torch.testing.assert_close(_logits(f32.parent, f32.name), expected, atol=1e-6, rtol=0)
+    f16 = export_gguf(tiny_model_dir, tmp_path / "f16" / "model.gguf")
+    assert f16.stat().st_size < 0.7 * f32.stat().st_size
+    torch.testing.assert_close(_logits(f16.parent, f16.name), expected, atol=0.05, rtol=0)
+    text = "def mean(values):\n    total = sum(values)<|fim_middle|>"
+    original = AutoTokenizer.from_pretrained(tiny_model_dir)
+    restored = AutoTokenizer.from_pretrained(f32.parent, gguf_file=f32.name)
+    assert restored(text)["input_ids"] == original(text)["input_ids"]
+    assert restored.eos_token == "<|endoftext|>"
+    assert not list(tmp_path.rglob(".tmp-*"))  # written through a temporary file
+
+
+def test_gguf_export_names_what_it_cannot_convert(tmp_path: Path) -> None:
+    from mochi.trainer.training.gguf_export import export_gguf
+    from mochi.trainer.training.params import TrainingError
+
+    (tmp_path / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}')
+    with pytest.raises(TrainingError, match=r"GPT2LMHeadModel.*convert_hf_to_gguf"):
+        export_gguf(tmp_path, tmp_path / "model.gguf")
+    with pytest.raises(TrainingError, match=r"config\.json is missing"):
+        export_gguf(tmp_path / "nowhere", tmp_path / "model.gguf")
+
+
+def test_cli_export_writes_merged_gguf_and_modelfile(
+    tiny_model_dir: Path, random_adapter: Path, tmp_path: Path
+) -> None:
+    """`mochi trainer export` as users run it: the GGUF computes what the adapter does."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "export"
+    command = [sys.executable, "-m", "mochi.server.cli.main", "trainer", "export"]
+    common = ["--base-model", str(tiny_model_dir), "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(
+        [
+            *command,
+            str(random_adapter),
+            "--out",
+            str(out),
+            *common,
+            "--gguf",
+            "--gguf-dtype",
+            "f32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"GGUF: {out / 'model.gguf'}" in done.stdout
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    peft_model = PeftModel.from_pretrained(base, str(random_adapter)).eval()
+    with torch.no_grad():
+        expected = peft_model(input_ids=torch.tensor([[5, 17, 42, 99, 3, 250]])).logits
+    torch.testing.assert_close(_logits(out, "model.gguf"), expected, atol=1e-4, rtol=1e-4)
+    assert (out / "merged" / "model.safetensors").is_file()
+    assert (out / "Modelfile").read_text().splitlines() == [
+        f"FROM {(out / 'model.gguf').resolve()}",
+        'PARAMETER stop "<|endoftext|>"',
+    ]
+
+    # A registry version remembers its base model: another base is refused, by name.
+    version = tmp_path / "v1"
+    shutil.copytree(random_adapter, version)
+    (version / "manifest.json").write_text(
+        json.dumps({"name": "a", "version": "v1", "base_model": "other", "base_model_hash": "0"})
+    )
+    refused = subprocess.run(
+        [*command, str(version), "--out", str(tmp_path / "x"), *common],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert "was trained on other" in refused.stderr

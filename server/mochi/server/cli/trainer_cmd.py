@@ -6,6 +6,7 @@ mochi trainer submit {finetune,continual,build-dataset,eval} [--workspace .] [--
 mochi trainer jobs [--state STATE]
 mochi trainer cancel ID
 mochi trainer adapters
+mochi trainer export ADAPTER_DIR --out DIR [--base-model DIR] [--gguf [--gguf-dtype f16|f32]]
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ def register(commands: Any) -> None:
     adapters.add_argument("--json", action="store_true")
     adapters.set_defaults(run=run_adapters)
 
+    export = sub.add_parser(
+        "export",
+        help="merge an adapter into its base model: safetensors folder, GGUF, Ollama Modelfile",
+    )
+    export.add_argument("adapter", type=Path, help="adapter folder (e.g. adapters/NAME/v3)")
+    export.add_argument("--out", type=Path, required=True, help="output folder")
+    export.add_argument("--base-model", type=Path, help="base model folder (default: mochi's)")
+    export.add_argument("--gguf", action="store_true", help="also write model.gguf (Llama)")
+    export.add_argument("--gguf-dtype", choices=["f16", "f32"], default="f16")
+    export.add_argument("--data-dir", default="", help="mochi data dir (default: XDG data dir)")
+    export.set_defaults(run=run_export)
+
     for action in (submit, jobs, cancel, adapters):
         action.add_argument("--url", default="", help=f"daemon URL (default ${URL_ENV} or local)")
         action.add_argument("--token", default="", help=f"bearer token (default ${TOKEN_ENV})")
@@ -92,6 +105,28 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     serve(config)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from mochi.rag.paths import data_dir
+    from mochi.trainer.training.export import export_adapter
+    from mochi.trainer.training.params import TrainingError
+
+    base = args.base_model.resolve() if args.base_model else None
+    if base is None:
+        base = _default_base_model(data_dir(args.data_dir))
+    print(f"mochi trainer: merging {args.adapter} into {base} ...", file=sys.stderr)
+    try:
+        result = export_adapter(
+            args.adapter, base, args.out, gguf=args.gguf, gguf_dtype=args.gguf_dtype
+        )
+    except TrainingError as exc:
+        raise CliError(str(exc)) from None
+    print(f"merged model: {result.merged}")
+    if result.gguf is not None:
+        print(f"GGUF: {result.gguf}")
+    print(f"Ollama Modelfile: {result.modelfile} (ollama create NAME -f {result.modelfile})")
     return 0
 
 

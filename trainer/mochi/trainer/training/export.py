@@ -1,12 +1,72 @@
-"""Hand a trained adapter to other runtimes: a merged safetensors model, an Ollama Modelfile."""
+"""Hand a trained adapter to other runtimes: a merged safetensors model, a GGUF file, an
+Ollama Modelfile."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+from mochi.trainer.registry.base_model import base_model_fingerprint
+from mochi.trainer.registry.manifest import MANIFEST_FILE, Manifest
+from mochi.trainer.training.gguf_export import GgufDtype, export_gguf
 from mochi.trainer.training.params import TrainingError
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    merged: Path  # the merged model folder (safetensors + tokenizer)
+    gguf: Path | None
+    modelfile: Path
+
+
+def export_adapter(
+    adapter_dir: Path,
+    base_dir: Path,
+    out_dir: Path,
+    *,
+    gguf: bool = False,
+    gguf_dtype: GgufDtype = "f16",
+) -> ExportResult:
+    """`out_dir/merged/`, `out_dir/model.gguf` (when asked) and `out_dir/Modelfile` (FROM
+    the GGUF when there is one, else the merged folder) for a peft adapter on `base_dir`;
+    a full fine-tune's folder (no adapter_config.json) is exported as it is. An adapter
+    version from the registry is checked against the base model it was trained on."""
+    if not adapter_dir.is_dir():
+        raise TrainingError(f"{adapter_dir} is not a folder")
+    if (adapter_dir / MANIFEST_FILE).is_file():
+        manifest = Manifest.read(adapter_dir)
+        if manifest.base_model_hash and manifest.base_model_hash != base_model_fingerprint(
+            base_dir
+        ):
+            raise TrainingError(
+                f"{adapter_dir} was trained on {manifest.base_model} "
+                f"(sha256 {manifest.base_model_hash[:12]}), not on {base_dir}: pass that "
+                "model with --base-model"
+            )
+    merged = out_dir / "merged"
+    if (adapter_dir / "adapter_config.json").is_file():
+        merge_adapter(base_dir, adapter_dir, merged)
+    elif (adapter_dir / "config.json").is_file():
+        shutil.rmtree(merged, ignore_errors=True)
+        shutil.copytree(adapter_dir, merged, ignore=shutil.ignore_patterns(MANIFEST_FILE))
+    else:
+        raise TrainingError(
+            f"{adapter_dir} holds neither a peft adapter (adapter_config.json) nor a model "
+            "(config.json)"
+        )
+    gguf_file = export_gguf(merged, out_dir / "model.gguf", dtype=gguf_dtype) if gguf else None
+    modelfile = write_modelfile(gguf_file or merged, out_dir / "Modelfile")
+    if gguf_file is not None:  # the GGUF carries no tokenizer_config.json: stop on EOS
+        _append_stops(modelfile, _stop_tokens(merged))
+    return ExportResult(merged, gguf_file, modelfile)
+
+
+def _append_stops(modelfile: Path, stops: list[str]) -> None:
+    if stops:
+        lines = [f"PARAMETER stop {json.dumps(stop)}" for stop in stops]
+        modelfile.write_text(modelfile.read_text(encoding="utf-8") + "\n".join(lines) + "\n")
 
 
 def merge_adapter(model_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:
