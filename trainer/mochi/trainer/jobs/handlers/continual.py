@@ -1,5 +1,11 @@
 """`continual`: continue the adapter in service on the commits since it was trained, with
-EWC (λ, γ from params.train) and replay, then gate and publish."""
+EWC (λ, γ from params.train) and replay, then gate and publish.
+
+EWC is on by default for adapters: λ = 1e5 unless `params.train.ewc_lambda` says
+otherwise (at that strength EWC kept SmolLM2's LoRA from forgetting in
+docs/benchmarks/continual.md; λ = 1000 made no difference there). A full fine-tune
+gets no default λ: its Fisher is as large as the model.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,15 @@ from mochi.trainer.jobs.handlers.dataset_step import job_dataset
 from mochi.trainer.jobs.handlers.env import HandlerEnv, job_params, workspace_head, workspace_root
 from mochi.trainer.jobs.handlers.train_step import TrainPlan, train_gate_publish
 from mochi.trainer.registry import UnknownAdapter, base_model_id
+
+DEFAULT_EWC_LAMBDA = 1e5
+
+
+def continual_train_params(train: dict[str, Any]) -> dict[str, Any]:
+    """params.train for a continual job: the user's values, with EWC on by default."""
+    if "ewc_lambda" in train or train.get("strategy", "lora") == "full":
+        return dict(train)
+    return {**train, "ewc_lambda": DEFAULT_EWC_LAMBDA}
 
 
 class ContinualHandler:
@@ -47,4 +62,5 @@ class ContinualHandler:
                 "previous_version": current.version,
             }
         plan = TrainPlan(model_dir, base, built, commit=head, previous=current)
+        params = params.model_copy(update={"train": continual_train_params(params.train)})
         return train_gate_publish(ctx, self.env, params, plan)
