@@ -141,8 +141,19 @@ def test_count_tokens_uses_the_servers_tokenizer(gen: VllmGenerator, tiny: TinyM
 
 
 def test_cancellation_mid_stream_aborts_the_request(gen: VllmGenerator, server: VllmServer) -> None:
-    def finished() -> float:  # requests that ran to their end (aborts are not counted)
-        return server.metric("vllm:request_success_total")
+    def finished() -> float:
+        """Requests that ran to their end (aborts are not counted), once the counter is
+        still: vLLM updates its metrics after a response ends, so an earlier test's
+        request can land in the counter a moment later."""
+        value = server.metric("vllm:request_success_total")
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            again = server.metric("vllm:request_success_total")
+            if again == value and server.metric("vllm:num_requests_running") == 0:
+                break
+            value = again
+        return value
 
     before = finished()
     started = time.monotonic()
