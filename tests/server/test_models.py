@@ -49,6 +49,23 @@ def test_default_model_is_smollm2_imported_from_the_wheel_and_completes_python(
 
 
 @pytest.mark.model
+def test_token_healing_lets_smollm2_continue_an_indented_block(smollm2_store: ModelStore) -> None:
+    # The prompt ends with a bare "\n"; SmolLM2's tokenizer merges a newline with the
+    # indentation after it, so without healing the model never sees the boundary it knows.
+    gen = TransformersGenerator(str(default_model(smollm2_store)))
+    prompt = "class Point:\n    def __init__(self, x, y):\n        self.x = x\n"
+
+    def line(heal: bool) -> str:
+        request = GenerationRequest(
+            prompt, max_tokens=12, stop=("\n",), skip_leading_newlines=True, heal=heal
+        )
+        return gen.generate(request, CancelToken()).text.lstrip("\n")
+
+    assert line(True).rstrip() == "        self.y = y"
+    assert not line(False).startswith("        self.y")  # what healing fixes
+
+
+@pytest.mark.model
 def test_cli_default_prints_the_default_model_folder(
     smollm2_store: ModelStore,
     tmp_path: Path,

@@ -340,3 +340,46 @@ def test_concurrent_requests_are_serialised(gen: TransformersGenerator) -> None:
     for t in threads:
         t.join()
     assert results == [expected] * 4
+
+
+def reference_healed_greedy(model_dir: Path, prompt: str, n: int) -> str:
+    """Token healing by hand, no KV cache: drop the prompt's last token, pick the first
+    new token among those extending its text, then plain greedy; the text after it."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    ids = tokenizer(prompt)["input_ids"]
+    *kept, last = ids
+    tail = tokenizer.decode([last])
+    allowed = [
+        i
+        for i in range(len(tokenizer))
+        if i not in tokenizer.all_special_ids and tokenizer.decode([i]).startswith(tail)
+    ]
+    new: list[int] = []
+    with torch.inference_mode():
+        for step in range(n):
+            logits = model(input_ids=torch.tensor([kept + new])).logits[0, -1]
+            if step == 0:
+                token = allowed[int(torch.argmax(logits[allowed]))]
+            else:
+                token = int(torch.argmax(logits))
+            if token in tokenizer.all_special_ids:
+                break
+            new.append(token)
+    text: str = tokenizer.decode(kept + new)[len(tokenizer.decode(kept)) :]
+    assert text.startswith(tail)
+    return text[len(tail) :]
+
+
+def test_token_healing_matches_a_by_hand_reference(
+    gen: TransformersGenerator, tiny_model_dir: Path
+) -> None:
+    healed = gen.generate(GenerationRequest(PROMPT, max_tokens=10, heal=True), CancelToken())
+    assert healed.text == reference_healed_greedy(tiny_model_dir, PROMPT, 10)
+    plain = gen.generate(GenerationRequest(PROMPT, max_tokens=10), CancelToken())
+    assert plain.text == reference_greedy(tiny_model_dir, None, PROMPT, 10)
+    # the prompt ends with "\n" and the random model's favourite extension differs
+    assert healed.text != plain.text

@@ -27,6 +27,13 @@ class CompletionConfig:
         default=384, metadata={"help": "Budget for cross-file context from the index."}
     )
     retrieval_k: int = field(default=6, metadata={"help": "Snippets considered as context."})
+    token_healing: bool = field(
+        default=True,
+        metadata={
+            "help": "Take back the prompt's last token so the model may extend it "
+            "(transformers back end)."
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_tokens", "prompt_tokens", "retrieval_k"):

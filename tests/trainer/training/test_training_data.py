@@ -23,21 +23,40 @@ def tokenizer(tiny_model_dir: Path) -> object:
 def test_labels_mask_the_prompt(tokenizer: object) -> None:
     sample = task_a(1)[0]
     encoded = encode_sample(tokenizer, sample, 512)
-    prompt_ids = tokenizer(sample.prompt, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
-    completion_ids = tokenizer(sample.completion, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
-    assert encoded.input_ids == prompt_ids + completion_ids
-    assert encoded.labels == [IGNORE_INDEX] * len(prompt_ids) + completion_ids
-    assert completion_ids[-1] == tokenizer.eos_token_id  # type: ignore[attr-defined]
+    whole = tokenizer(sample.prompt + sample.completion, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+    assert encoded.input_ids == whole  # encoded as one text, as the model reads it
+    masked = encoded.labels.count(IGNORE_INDEX)
+    assert 0 < masked < len(whole)
+    assert encoded.labels == [IGNORE_INDEX] * masked + whole[masked:]
+    # the masked tokens are the prompt's, the first trained token holds the completion's start
+    decode = tokenizer.decode  # type: ignore[attr-defined]
+    assert sample.prompt.startswith(decode(whole[:masked]))
+    assert decode(whole[masked:]).endswith(decode(whole[-1:]))
+    assert whole[-1] == tokenizer.eos_token_id  # type: ignore[attr-defined]
+
+
+def test_the_token_across_the_boundary_is_trained_as_healing_generates_it(
+    tokenizer: object,
+) -> None:
+    # "\n" + "    return": the merged newline-and-indent token is the first one trained on
+    sample = Sample(prompt="def add(a, b):\n", completion="    return a + b\n", kind="fim")
+    encoded = encode_sample(tokenizer, sample, 64)
+    decode = tokenizer.decode  # type: ignore[attr-defined]
+    first = encoded.labels.index(next(x for x in encoded.labels if x != IGNORE_INDEX))
+    assert decode(encoded.input_ids[:first]) == "def add(a, b):"
+    assert decode(encoded.input_ids[first : first + 1]).startswith("\n ")
+    assert decode(encoded.input_ids) == sample.prompt + sample.completion
 
 
 def test_too_long_cuts_the_prompt_from_the_left(tokenizer: object) -> None:
     sample = Sample(prompt="x = 1\n" * 50 + "y = 2\n", completion="return y\n", kind="fim")
-    completion_ids = tokenizer(sample.completion, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
     encoded = encode_sample(tokenizer, sample, 16)
+    trained = [x for x in encoded.labels if x != IGNORE_INDEX]
     assert len(encoded.input_ids) == 16
-    assert encoded.input_ids[-len(completion_ids) :] == completion_ids
-    assert tokenizer.decode(encoded.input_ids[: 16 - len(completion_ids)]).endswith("y = 2\n")  # type: ignore[attr-defined]
-    assert encoded.labels.count(IGNORE_INDEX) == 16 - len(completion_ids)
+    assert encoded.input_ids[-len(trained) :] == trained
+    assert tokenizer.decode(trained).endswith("return y\n")  # type: ignore[attr-defined]
+    assert tokenizer.decode(encoded.input_ids).endswith("y = 2\nreturn y\n")  # type: ignore[attr-defined]
+    assert encoded.labels.count(IGNORE_INDEX) == 16 - len(trained)
 
 
 def test_padding_carries_no_loss(tokenizer: object) -> None:

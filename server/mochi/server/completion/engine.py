@@ -97,6 +97,7 @@ class CompletionEngine:
                 stop=stop,
                 adapter=adapter,
                 skip_leading_newlines=at_line_start(prefix),
+                heal=self.config.token_healing,
             ),
             cancel,
         )

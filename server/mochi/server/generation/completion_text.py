@@ -22,8 +22,10 @@ class CompletionText:
         stops: Sequence[str],
         *,
         skip_leading_newlines: bool = False,
+        healed: str = "",
     ) -> None:
         self._tokenizer = tokenizer
+        self._healed = healed  # the prompt's taken-back last token: the text starts with it
         self._anchor = list(anchor)
         self._anchor_text = self._decode(self._anchor)
         self._stops = tuple(s for s in stops if s)
@@ -43,6 +45,7 @@ class CompletionText:
             self.text = full[len(self._anchor_text) :]
         else:  # the anchor ended inside a multi-byte character
             self.text = self._decode(self.token_ids)
+        self.text = self.text.removeprefix(self._healed)
         cut = find_stop(self.text, self._stops, skip_leading_newlines=self._skip_leading_newlines)
         if cut is None:
             return False

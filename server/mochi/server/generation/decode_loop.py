@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mochi.rag.prompting.healing import Healing
 from mochi.server.generation.completion_text import CompletionText
 from mochi.server.generation.types import CancelToken, GenerationCancelled
 
@@ -67,9 +68,12 @@ class DecodeLoop:
         settings: DecodeSettings,
         cancel: CancelToken,
         started: float,
+        healing: Healing | None = None,
     ) -> Decoded:
         """Extend `state` (which holds a prefix of `prompt_ids`) and decode.
 
+        With `healing`, `prompt_ids` are its healed ids: the first token is one of
+        `healing.allowed` and the text leaves out `healing.text`.
         `state` stays valid when this raises GenerationCancelled: it then holds the tokens
         fed so far, which the next request can reuse.
         """
@@ -81,11 +85,12 @@ class DecodeLoop:
             prompt_ids[-1:],
             settings.stop,
             skip_leading_newlines=settings.skip_leading_newlines,
+            healed=healing.text if healing is not None else "",
         )
         with torch.inference_mode():
             self._set_decoding(False)
             logits = self._prefill(state, prompt_ids, settings.prefill_chunk, cancel)
-            token = sampler.pick(logits)
+            token = sampler.pick(logits, healing.allowed if healing is not None else None)
             first_token_at = time.perf_counter()
             self._set_decoding(True)
             try:
@@ -160,9 +165,13 @@ class _Sampler:
             self._generator = torch.Generator(device=device)
             self._generator.manual_seed(seed)
 
-    def pick(self, logits: torch.Tensor) -> int:
+    def pick(self, logits: torch.Tensor, allowed: Sequence[int] | None = None) -> int:
+        """A token id; with `allowed`, one of those."""
         import torch
 
+        if allowed is not None:
+            index = torch.tensor(list(allowed), dtype=torch.long, device=logits.device)
+            return int(index[self.pick(logits[index])].item())
         if self._temperature <= 0:
             return int(torch.argmax(logits).item())
         probs = torch.softmax(logits.float() / self._temperature, dim=-1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mochi.rag.prompting.fim import detect_fim_template
+from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
@@ -92,6 +93,7 @@ class TransformersGenerator:
         self._stop_ids = stop_token_ids(
             self._tokenizer, model.config, getattr(model, "generation_config", None)
         )
+        self._healer = TokenHealer.for_tokenizer(self._tokenizer)
         self._prefix_cache = PrefixCache(prefix_cache_size)
         self._prefill_chunk = prefill_chunk
         self._fim_template = (
@@ -158,13 +160,16 @@ class TransformersGenerator:
             skip_leading_newlines=request.skip_leading_newlines,
             prefill_chunk=self._prefill_chunk,
         )
+        healing = self._healer.heal(prompt_ids) if request.heal else None
         with self._lock:
             self._ensure_open()
             self._adapters.check(request.adapter)
             started = time.perf_counter()
             if settings.max_new_tokens <= 0:
                 return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
-            return self._generate_locked(request.adapter, prompt_ids, settings, cancel, started)
+            return self._generate_locked(
+                request.adapter, prompt_ids, settings, cancel, started, healing
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -181,10 +186,12 @@ class TransformersGenerator:
         settings: DecodeSettings,
         cancel: CancelToken,
         started: float,
+        healing: Healing | None = None,
     ) -> GenerationResult:
         from transformers import DynamicCache
 
-        checkout = self._prefix_cache.checkout(adapter, prompt_ids)
+        fed = healing.prompt_ids if healing is not None else prompt_ids
+        checkout = self._prefix_cache.checkout(adapter, fed)
         cache = checkout.cache if checkout.cache is not None else DynamicCache(config=self._config)
         state = KvState(cache, checkout.token_ids)
         keep = False
@@ -197,7 +204,7 @@ class TransformersGenerator:
                     self._forward_kwargs,
                     self._set_decoding,
                 )
-                decoded = loop.run(state, prompt_ids, settings, cancel, started)
+                decoded = loop.run(state, fed, settings, cancel, started, healing)
             keep = True
         except GenerationCancelled:
             keep = True  # the cache holds what was fed so far: the next prompt reuses it

@@ -46,6 +46,10 @@ class GenerationRequest:
     # Stop strings count only after the newlines the completion opens with (a suggestion
     # at the start of an empty line may begin with one).
     skip_leading_newlines: bool = False
+    # Token healing (`mochi.rag.prompting.healing`): the prompt's last token is taken back
+    # and the first generated token must extend its text. The transformers back end does
+    # it; the vLLM back end sends the prompt as it is.
+    heal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

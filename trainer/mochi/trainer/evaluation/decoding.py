@@ -17,6 +17,10 @@ class DecodingSettings:
     )
     retrieval_k: int = field(default=6, metadata={"help": "Snippets considered as context."})
     dtype: str = field(default="bfloat16", metadata={"help": "torch dtype of the model."})
+    token_healing: bool = field(
+        default=True,
+        metadata={"help": "Take back the prompt's last token (`mochi.rag.prompting.healing`)."},
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "prompt_tokens", "retrieval_k"):

@@ -55,6 +55,10 @@ def open_model_completer(
             else None
         )
         model = TransformersLineModel(
-            spec.model_dir, adapter_dir=adapter, dtype=spec.decoding.dtype, seed=spec.seed
+            spec.model_dir,
+            adapter_dir=adapter,
+            dtype=spec.decoding.dtype,
+            seed=spec.seed,
+            token_healing=spec.decoding.token_healing,
         )
         yield PromptCompleter(model, spec.decoding, context if spec.needs_retrieval else None)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mochi.rag.prompting import detect_fim_template
+from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.rag.prompting.stops import find_stop
 
 ADAPTER_NAME = "cut"
@@ -33,6 +34,7 @@ class TransformersLineModel:
         adapter_dir: Path | None = None,
         dtype: str = "bfloat16",
         seed: int = 0,
+        token_healing: bool = True,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -54,6 +56,7 @@ class TransformersLineModel:
         self._fim = detect_fim_template(self._tokenizer.get_vocab())
         eos = self._tokenizer.eos_token_id
         self._stop_ids = {eos} if isinstance(eos, int) else set(eos or ())
+        self._healer = TokenHealer.for_tokenizer(self._tokenizer) if token_healing else None
 
     @property
     def fim_template(self) -> str | None:
@@ -86,16 +89,23 @@ class TransformersLineModel:
         self, prompt: str, stop: tuple[str, ...], max_new_tokens: int, skip_newlines: bool
     ) -> str:
         torch = self._torch
-        ids = torch.tensor([self._tokenizer(prompt)["input_ids"]], dtype=torch.long)
+        prompt_ids: list[int] = self._tokenizer(prompt)["input_ids"]
+        healing = self._healer.heal(prompt_ids) if self._healer is not None else None
+        if healing is not None:
+            prompt_ids = healing.prompt_ids
+        ids = torch.tensor([prompt_ids], dtype=torch.long)
         generated: list[int] = []
+        text = ""
         with torch.inference_mode():
             out = self._model(input_ids=ids, use_cache=True, **self._last_logits)
-            for _ in range(max_new_tokens):
-                token = int(out.logits[0, -1].argmax())
+            for step in range(max_new_tokens):
+                token = _pick(out.logits[0, -1], healing if step == 0 else None)
                 if token in self._stop_ids:
                     break
                 generated.append(token)
                 text = self._tokenizer.decode(generated, skip_special_tokens=False)
+                if healing is not None:
+                    text = healing.trim(text)
                 cut = find_stop(text, stop, skip_leading_newlines=skip_newlines)
                 if cut is not None:
                     return str(text[:cut])
@@ -104,4 +114,12 @@ class TransformersLineModel:
                     past_key_values=out.past_key_values,
                     use_cache=True,
                 )
-        return str(self._tokenizer.decode(generated, skip_special_tokens=False))
+        return str(text)
+
+
+def _pick(logits: Any, healing: Healing | None) -> int:
+    """Greedy; the first token of a healed prompt among the tokens that extend its text."""
+    if healing is None:
+        return int(logits.argmax())
+    allowed = list(healing.allowed)
+    return allowed[int(logits[allowed].argmax())]

@@ -30,15 +30,36 @@ class Encoded:
 def encode_sample(tokenizer: Any, sample: Sample, max_seq_len: int) -> Encoded:
     """Prompt + completion ids; labels are -100 on the prompt. Too long: the prompt loses
     tokens from the left (the completion is kept, itself cut from the right only when it
-    alone is longer than `max_seq_len`)."""
-    prompt = tokenizer(sample.prompt, add_special_tokens=False)["input_ids"]
-    completion = tokenizer(sample.completion, add_special_tokens=False)["input_ids"]
+    alone is longer than `max_seq_len`).
+
+    The two are encoded as one text, as the model reads them, and the loss starts at the
+    token that holds the prompt's end: completing `"\n"` + `"    return"` trains on the
+    merged `"\n   "` token, the same boundary token healing
+    (`mochi.rag.prompting.healing`) gives the model at completion time.
+    """
+    prompt, completion = _split_ids(tokenizer, sample.prompt, sample.completion)
     completion = completion[:max_seq_len]
     room = max_seq_len - len(completion)
     prompt = prompt[len(prompt) - room :] if room > 0 else []
     return Encoded(
         input_ids=[*prompt, *completion],
         labels=[IGNORE_INDEX] * len(prompt) + list(completion),
+    )
+
+
+def _split_ids(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+    """(ids wholly inside the prompt, the rest) of `prompt + completion` encoded at once;
+    apart when the tokenizer gives no character offsets (a slow tokenizer)."""
+    if prompt and completion and getattr(tokenizer, "is_fast", False):
+        encoded = tokenizer(
+            prompt + completion, add_special_tokens=False, return_offsets_mapping=True
+        )
+        ids: list[int] = encoded["input_ids"]
+        inside = sum(1 for _, end in encoded["offset_mapping"] if end <= len(prompt))
+        return ids[:inside], ids[inside:]
+    return (
+        tokenizer(prompt, add_special_tokens=False)["input_ids"],
+        tokenizer(completion, add_special_tokens=False)["input_ids"],
     )
 
 
