@@ -20,7 +20,7 @@ from mochi.trainer.daemon import DaemonConfig, build_daemon
 
 
 @pytest.mark.slow
-def test_no_input_gives_a_server_error(tmp_path: Path) -> None:
+def test_no_input_gives_a_5xx_and_every_response_matches_the_spec(tmp_path: Path) -> None:
     # the runner is not started: whatever schemathesis manages to queue stays queued
     parts = build_daemon(DaemonConfig(data_dir=tmp_path / "data", devices=("cpu",)))
     app = create_app(parts)
