@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 REPLACEMENT = "\ufffd"  # what a token holding part of a multi-byte character decodes to
+MAX_CACHED = 4096  # last tokens whose extensions are remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,5 +89,7 @@ class TokenHealer:
                 for i, candidate in enumerate(self._texts)
                 if candidate.startswith(text) and i not in self._special
             )
+            if len(self._allowed) >= MAX_CACHED:
+                self._allowed.clear()
             self._allowed[token_id] = cached
         return cached
