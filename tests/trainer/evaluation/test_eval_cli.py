@@ -28,6 +28,19 @@ def test_unknown_commit_and_configuration(
     assert "max_tasks must be > 0" in capsys.readouterr().err
 
 
+def test_token_healing_can_be_switched_off(
+    history: History, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plain"
+    args = ["eval", str(history.root), "--since", history.cut, "--configs", "base"]
+    args += ["--model", str(tiny_model_dir), "--out", str(out), "--quiet"]
+    args += ["--max-new-tokens", "4", "--max-tasks", "2", "--no-token-healing"]
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["decoding"]["token_healing"] is False
+    assert "token healing off" in (out / "report.md").read_text()
+
+
 def test_no_tasks(
     history: History, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -56,6 +69,8 @@ def test_eval_end_to_end_on_the_tiny_model(
     assert report["run"]["configs"] == ["base", "retrieval"]
     assert report["run"]["since"] == history.cut
     assert report["run"]["model"] == str(tiny_model_dir.resolve())
+    assert report["run"]["decoding"]["token_healing"] is True  # as the server decodes
+    assert "token healing on" in (out / "report.md").read_text()
     assert report["all"]["n"] == 10 and report["api"]["n"] == 2
     for name in ("base", "retrieval"):
         em = report["all"]["configs"][name]["exact_match"]

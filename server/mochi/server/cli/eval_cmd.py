@@ -44,6 +44,11 @@ def register(commands: Any) -> None:
     p.add_argument("--adapter", type=Path, help="a ready LoRA for the lora configs")
     p.add_argument("--train-steps", type=int, default=100, help="steps of the LoRA at --since")
     p.add_argument("--max-new-tokens", type=int, default=48, help="per completion (default 48)")
+    p.add_argument(
+        "--no-token-healing",
+        action="store_true",
+        help="send the prompt as it is (the server's completion.token_healing = false)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -82,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
             languages=tuple(x.strip() for x in args.languages.split(",") if x.strip()),
             seed=args.seed,
         )
-        decoding = DecodingSettings(max_new_tokens=args.max_new_tokens)
+        decoding = DecodingSettings(
+            max_new_tokens=args.max_new_tokens, token_healing=not args.no_token_healing
+        )
     except (EvalError, ValueError) as exc:
         raise CliError(str(exc)) from None
     if args.adapter is not None and not (args.adapter / "adapter_config.json").is_file():

@@ -49,7 +49,8 @@ def render_markdown(report: dict[str, Any], plot_name: str | None) -> str:
         "a function, method or class defined in another file).",
         "",
         f"Model: `{run['model']}`; adapter: `{run.get('adapter') or '—'}`. "
-        f"Greedy decoding, one line, at most {run['decoding']['max_new_tokens']} new tokens; "
+        f"Greedy decoding, one line, at most {run['decoding']['max_new_tokens']} new tokens, "
+        f"token healing {'on' if run['decoding'].get('token_healing', False) else 'off'}; "
         f"prompt budget {run['decoding']['prompt_tokens']} tokens for the file, "
         f"{run['decoding']['context_tokens']} for retrieved context (the server's defaults).",
         "",
