@@ -5,7 +5,7 @@
 For an ablation across runs (e.g. token healing on in RUN_B, off in RUN_A, with
 `mochi eval --no-token-healing`): per metric, each run's mean with a bootstrap 95 %
 interval and the paired difference B − A, computed with the evaluation's own metrics and
-bootstrap.
+bootstrap; `indentation` is the share of predictions that start in the truth's column.
 """
 
 from __future__ import annotations
@@ -21,12 +21,26 @@ from mochi.trainer.evaluation.results import read_results
 from mochi.trainer.evaluation.tasks import read_tasks
 
 
+def same_indent(prediction: str, truth: str) -> float:
+    """1.0 when the prediction starts in the truth's column (its leading whitespace)."""
+    return float(
+        prediction[: len(prediction) - len(prediction.lstrip())]
+        == truth[: len(truth) - len(truth.lstrip())]
+    )
+
+
 def predictions(run: Path, config: str) -> dict[str, str]:
     return {
         task: r.prediction
         for (name, task), r in read_results(run / "results.jsonl").items()
         if name == config
     }
+
+
+def score(metric: str, prediction: str, truth: str) -> float:
+    if metric == "indentation":
+        return same_indent(prediction, truth)
+    return score_line(prediction, truth).get(metric)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{len(shared)} shared tasks, configuration {args.config!r} (values in %)")
     print("| metric | A | B | B − A |\n|---|---|---|---|")
-    for metric in METRICS:
-        xa = [score_line(a[t], truths[t]).get(metric) for t in shared]
-        xb = [score_line(b[t], truths[t]).get(metric) for t in shared]
+    for metric in (*METRICS, "indentation"):
+        xa = [score(metric, a[t], truths[t]) for t in shared]
+        xb = [score(metric, b[t], truths[t]) for t in shared]
         ma, mb = bootstrap_mean(xa), bootstrap_mean(xb)
         diff = bootstrap_paired_difference(xb, xa)
         figures[metric] = {"a": ma.to_json(), "b": mb.to_json(), "b_minus_a": diff.to_json()}

@@ -61,6 +61,7 @@ def test_paired_difference_on_shared_tasks(
     em = figures["exact_match"]
     assert em["a"]["value"] == 0.0 and em["b"]["value"] == 1.0
     assert em["b_minus_a"]["value"] == 1.0
+    assert figures["indentation"]["a"]["value"] == 1.0  # every line starts in column 0
     assert (
         "| exact_match | 0.0 [0.0, 0.0] | 100.0 [100.0, 100.0] | +100.0" in capsys.readouterr().out
     )
