@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_module import load_script
 
 from mochi.trainer.evaluation.results import Result, ResultLog
 from mochi.trainer.evaluation.tasks import Task, write_tasks
 
-SCRIPT = Path(__file__).parents[3] / "scripts" / "compare_eval_runs.py"
 TRUTHS = {"t1": "return a + b", "t2": "x = 1", "t3": "pass"}
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compare_eval_runs", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_folder(root: Path, predictions: dict[str, str]) -> Path:
@@ -51,7 +41,7 @@ def run_folder(root: Path, predictions: dict[str, str]) -> Path:
 def test_paired_difference_on_shared_tasks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    script = load_script()
+    script = load_script("compare_eval_runs.py")
     a = run_folder(tmp_path / "a", {"t1": "return a", "t2": "y = 2", "t3": "pass"})
     b = run_folder(tmp_path / "b", {"t1": "return a + b", "t2": "x = 1"})  # t3 not scored yet
     out = tmp_path / "cmp.json"
@@ -68,7 +58,7 @@ def test_paired_difference_on_shared_tasks(
 
 
 def test_runs_without_shared_tasks_are_an_error(tmp_path: Path) -> None:
-    script = load_script()
+    script = load_script("compare_eval_runs.py")
     a = run_folder(tmp_path / "a", {"t1": "x"})
     b = run_folder(tmp_path / "b", {"t2": "x"})
     assert script.main([str(a), str(b)]) == 2

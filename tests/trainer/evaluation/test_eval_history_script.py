@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import subprocess
 import tarfile
 from pathlib import Path
-from types import ModuleType
 
-SCRIPT = Path(__file__).parents[3] / "scripts" / "eval_history_from_pypi.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_history_from_pypi", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from script_module import load_script
 
 
 def sdist(folder: Path, version: str, files: dict[str, str]) -> Path:
@@ -32,7 +22,7 @@ def sdist(folder: Path, version: str, files: dict[str, str]) -> Path:
 
 
 def test_build_history_commits_each_release_in_order(tmp_path: Path) -> None:
-    script = load_script()
+    script = load_script("eval_history_from_pypi.py")
     first = sdist(
         tmp_path,
         "1.0",
