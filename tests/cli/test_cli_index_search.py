@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from git_repo import GitRepo
+from mochi_cli import mochi
 
 from mochi.rag.index.lock import IndexLock
 from mochi.rag.paths import index_dir
@@ -33,16 +32,6 @@ def parse_config(path):
         result[key.strip()] = value.strip()
     return result
 '''
-
-
-def mochi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mochi.server.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 @pytest.fixture

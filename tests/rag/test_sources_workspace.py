@@ -121,12 +121,16 @@ def test_plain_folder_honours_nested_gitignore(tmp_path: Path) -> None:
     }
 
 
-def test_symlinks_to_directories_and_non_files_are_skipped(tmp_path: Path) -> None:
+def test_symlinks_are_listed_then_skipped_and_non_files_are_not_listed(tmp_path: Path) -> None:
     write(tmp_path, "real/a.py", "a = 1\n")
     (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
     (tmp_path / "dangling.py").symlink_to(tmp_path / "missing.py")
     os.mkfifo(tmp_path / "fifo")
-    assert set(WorkspaceSource(tmp_path).fingerprints()) == {"real/a.py"}
+    source = WorkspaceSource(tmp_path)
+    assert set(source.fingerprints()) == {"real/a.py", "link", "dangling.py"}
+    skips = SkipCounts()
+    assert source.load("link", skips) is None and source.load("dangling.py", skips) is None
+    assert skips.symlink == 2 and skips.total() == 2
 
 
 def test_load_text_document(repo: Path) -> None:

@@ -89,3 +89,27 @@ def test_saved_file_becomes_searchable(git_repo: GitRepo, tmp_path: Path) -> Non
             assert wait_for(lambda: "a.py" not in index.manifest.docs("workspace"))
         finally:
             watcher.stop()
+
+
+def test_a_link_is_a_change_of_its_own_not_of_its_target(git_repo: GitRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("def outside_secret():\n    return 'OUTSIDE-MARKER'\n")
+    root = git_repo.root.resolve()
+    (root / "link.py").symlink_to(outside)
+    assert is_relevant(root, str(root / "link.py"))  # the link is in the workspace
+
+    git_repo.write("a.py", "def first():\n    return 1\n")
+    git_repo.commit("first")
+    config = RagConfig(data_dir=str(tmp_path / "data"))
+    with open_workspace_index(root, config, embedder=HashingEmbedder()) as index:
+        index.sync()
+        watcher = IndexWatcher(root, index.sync, debounce_ms=50)
+        watcher.start()
+        try:  # a file replaced by a link out of the workspace leaves the index
+            (root / "a.py").unlink()
+            (root / "a.py").symlink_to(outside)
+            assert wait_for(lambda: "a.py" not in index.manifest.docs("workspace"))
+        finally:
+            watcher.stop()
+        payloads = index.store.get_payloads(list(index.store.iter_ids()), ["text"])
+        assert not any("OUTSIDE-MARKER" in str(p["text"]) for p in payloads.values())

@@ -1,4 +1,4 @@
-"""Where mochi keeps its data (XDG base directories)."""
+"""Where mochi keeps its data (XDG base directories), and where a workspace ends."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+
+from mochi.rag.file_names import name_bytes
 
 
 def data_dir(configured: str = "", environ: Mapping[str, str] | None = None) -> Path:
@@ -22,9 +24,23 @@ def workspace_id(root: Path) -> str:
     """A readable, collision-safe name for a workspace: `<folder>-<hash of its path>`."""
     resolved = root.expanduser().resolve()
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", resolved.name) or "root"
-    digest = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:10]
+    digest = hashlib.sha256(name_bytes(str(resolved))).hexdigest()[:10]
     return f"{name}-{digest}"
 
 
 def index_dir(data: Path, root: Path) -> Path:
     return data / "indexes" / workspace_id(root)
+
+
+def inside_workspace(root: Path, path: Path) -> bool:
+    """Whether `path`, with every symbolic link on the way followed, lies inside `root`.
+
+    The check every reader of a workspace file makes first, so that a link (or a chain
+    of links) never leads it out of the root. A link loop counts as outside.
+    """
+    try:
+        resolved = Path(path).resolve()
+        top = Path(root).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (before Python 3.13)
+        return False
+    return resolved.is_relative_to(top)

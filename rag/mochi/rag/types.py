@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mochi.rag.file_names import display_name
+
 
 class DocKind(StrEnum):
     """What a document is; decides how it is chunked."""
@@ -150,13 +152,15 @@ class SkipCounts:
     secret_chunk: int = 0
     unreadable: int = 0
     empty: int = 0
+    outside_workspace: int = 0  # a symbolic link that leads out of the workspace
+    symlink: int = 0  # a link inside it: its target is indexed under its own path
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, reason: str, key: str) -> None:
         setattr(self, reason, getattr(self, reason) + 1)
         bucket = self.examples.setdefault(reason, [])
         if len(bucket) < 5:
-            bucket.append(key)
+            bucket.append(display_name(key))
 
     def total(self) -> int:
         return (
@@ -167,4 +171,6 @@ class SkipCounts:
             + self.secret_chunk
             + self.unreadable
             + self.empty
+            + self.outside_workspace
+            + self.symlink
         )

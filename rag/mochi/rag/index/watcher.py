@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,11 @@ _IGNORED_PARTS = frozenset({"__pycache__", "node_modules", ".mypy_cache", ".ruff
 
 
 def is_relevant(root: Path, path: str) -> bool:
+    """Whether a change at `path` (as the observer reports it, under the resolved
+    `root`) concerns the index. A link is a change of its own: its target is not
+    looked at (the sync skips a link out of the workspace)."""
     try:
-        rel = Path(path).resolve().relative_to(root)
+        rel = Path(os.path.abspath(path)).relative_to(root)
     except ValueError:
         return False
     parts = rel.parts

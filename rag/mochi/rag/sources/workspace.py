@@ -12,6 +12,7 @@ import git
 import pathspec
 
 from mochi.rag.languages import classify
+from mochi.rag.paths import inside_workspace
 from mochi.rag.sources.pdf import PdfError, PdfTextReader
 from mochi.rag.types import Document, SkipCounts
 
@@ -70,16 +71,20 @@ class WorkspaceSource:
         return self._root
 
     def fingerprints(self) -> dict[str, str]:
-        """key -> "<size>:<mtime_ns>" of every regular file listed now."""
+        """key -> "<size>:<mtime_ns>" of every regular file and symbolic link listed now.
+
+        A link is listed (by its own stat, never its target's) so that `load` counts
+        it as skipped.
+        """
         found: dict[str, str] = {}
         for key in self._list_keys():
             if self._extra.match_file(key):
                 continue
             try:
-                info = os.stat(self._root / key)
-            except OSError:  # vanished, or a dangling symlink
+                info = os.lstat(self._root / key)
+            except OSError:  # vanished
                 continue
-            if stat.S_ISREG(info.st_mode):
+            if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
                 found[key] = f"{info.st_size}:{info.st_mtime_ns}"
         return found
 
@@ -89,6 +94,10 @@ class WorkspaceSource:
         if path is None:
             skips.add("unreadable", key)
             return None
+        link = self._link_reason(path)
+        if link is not None:
+            skips.add(link, key)
+            return None
         is_pdf = PurePosixPath(key).suffix.lower() == ".pdf"
         cap = self._max_pdf_bytes if is_pdf else self._max_file_bytes
         reason = self._precheck(path, key, cap)
@@ -96,7 +105,7 @@ class WorkspaceSource:
             skips.add(reason, key)
             return None
         try:
-            data = path.read_bytes()
+            data = _read_no_follow(path)
         except OSError:
             skips.add("unreadable", key)
             return None
@@ -116,6 +125,19 @@ class WorkspaceSource:
             skips.add("undecodable", key)
             return None
         return _document(key, text, data)
+
+    def _link_reason(self, path: Path) -> str | None:
+        """Why a path with a symbolic link on it is not read, else None.
+
+        A link is never followed: one that leads out of the root could expose any
+        file of the machine, and the target of one that stays inside is listed (and
+        indexed) under its own path, or is ignored.
+        """
+        if not inside_workspace(self._root, path):
+            return "outside_workspace"
+        if path.resolve() != path:  # the root is resolved: any difference is a link
+            return "symlink"
+        return None
 
     def _precheck(self, path: Path, key: str, cap: int) -> str | None:
         """A skip reason known from the name and a stat alone, else None."""
@@ -188,21 +210,26 @@ def _walk(root: Path, extra: pathspec.GitIgnoreSpec) -> Iterator[str]:
             spec = _read_gitignore(Path(directory) / ".gitignore")
             if spec is not None:
                 specs.append((prefix, spec))
+        # os.walk lists a link to a folder with the folders and never enters it;
+        # like git, the walk lists it as a file (`load` skips it).
+        links = [name for name in dirnames if os.path.islink(os.path.join(directory, name))]
         dirnames[:] = sorted(
             name
             for name in dirnames
             if name != ".git"
+            and name not in links
             and not extra.match_file(f"{prefix}{name}/")
             and not _ignored(specs, f"{prefix}{name}/")
         )
-        for name in sorted(filenames):
+        for name in sorted([*filenames, *links]):
             if name != ".git" and not _ignored(specs, prefix + name):
                 yield prefix + name
 
 
 def _read_gitignore(path: Path) -> pathspec.GitIgnoreSpec | None:
+    """The patterns of a .gitignore; like git (2.32+), one that is a link is not read."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = _read_no_follow(path).decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
     return pathspec.GitIgnoreSpec.from_lines(lines)
@@ -215,6 +242,14 @@ def _ignored(specs: Sequence[tuple[str, pathspec.GitIgnoreSpec]], key: str) -> b
         if result.include is not None:
             return bool(result.include)
     return False
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """The file's bytes; OSError if it is a symbolic link (even one put there since the
+    check: O_NOFOLLOW makes the open itself refuse it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with open(fd, "rb") as handle:
+        return handle.read()
 
 
 def _decode(data: bytes) -> str | None:

@@ -38,7 +38,16 @@ def run(args: argparse.Namespace) -> int:
     if skips.total():
         reasons = {
             k: getattr(skips, k)
-            for k in ("binary", "too_large", "undecodable", "secret_file", "secret_chunk", "empty")
+            for k in (
+                "binary",
+                "too_large",
+                "undecodable",
+                "secret_file",
+                "secret_chunk",
+                "empty",
+                "outside_workspace",
+                "symlink",
+            )
             if getattr(skips, k)
         }
         print("skipped: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in reasons.items()))
