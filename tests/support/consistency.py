@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from mochi.rag.file_names import display_name
 from mochi.rag.index import WorkspaceIndex
 from mochi.rag.store.schema import DENSITY_FIELD
 
@@ -34,8 +35,9 @@ def assert_consistent(
     by_doc: dict[str, set[str]] = {}
     for pid, payload in payloads.items():
         by_doc.setdefault(str(payload["path"]), set()).add(pid)
-    for key in docs:
-        assert by_doc.get(key, set()) == {c.id for c in index.manifest.chunks_of(key)}, key
+    for key in docs:  # a payload shows the name (U+FFFD for a byte that is not UTF-8)
+        chunk_ids = {c.id for c in index.manifest.chunks_of(key)}
+        assert by_doc.get(display_name(key), set()) == chunk_ids, key
     if densities:
         lacking = [pid for pid, payload in payloads.items() if DENSITY_FIELD not in payload]
         assert not lacking, f"{len(lacking)} points without a density"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from mochi.rag.file_names import display_name
 from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.manifest import ChunkRow, DocRow, Manifest
 from mochi.rag.index.point_ids import point_ids
@@ -48,8 +49,9 @@ class _Batch:
 
 def chunk_payload(doc: Document, chunk: Chunk) -> dict[str, object]:
     is_file = doc.kind.value != "commit"
+    path = display_name(doc.key)  # payloads are JSON: a name that is not UTF-8 shows U+FFFD
     return {
-        "path": doc.key,
+        "path": path,
         "source": doc.kind.value,
         "language": chunk.language,
         "kind": chunk.kind,
@@ -60,7 +62,7 @@ def chunk_payload(doc: Document, chunk: Chunk) -> dict[str, object]:
         "context": chunk.context,
         "hash": chunk.content_hash,
         "title": doc.title,
-        "dirs": dirs_of(doc.key) if is_file else [],
+        "dirs": dirs_of(path) if is_file else [],
     }
 
 
@@ -139,7 +141,7 @@ class Indexer:
             if batch.size >= self._batch_chunks:
                 self._apply(batch, report)
                 batch = _Batch()
-                notify(Progress("index", done, total, key))
+                notify(Progress("index", done, total, display_name(key)))
         if batch.plans or batch.removed_docs:
             self._apply(batch, report)
         if self._density is not None and (work or removed or full_density):

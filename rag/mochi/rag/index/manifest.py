@@ -6,6 +6,9 @@ transaction; the batch's new rows replace the old ones and `pending` is
 cleared in a second transaction after the store writes. A crash in between
 leaves a pending row, and `repair` (run on every open) removes exactly those
 points and documents so the next sync rebuilds them.
+
+A document key that is not valid text (a file name with bytes that are not UTF-8,
+surrogate-escaped) is stored as the BLOB of its bytes and read back as the same key.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from mochi.rag.file_names import from_name_bytes, is_valid_text, name_bytes
 
 SCHEMA_VERSION = "1"
 
@@ -109,14 +114,14 @@ class Manifest:
             if source is not None
             else self._db.execute(sql)
         )
-        return {r[0]: DocRow(*r) for r in rows}
+        return {_key(r[0]): DocRow(_key(r[0]), r[1], r[2], r[3]) for r in rows}
 
     def chunks_of(self, doc_key: str) -> list[ChunkRow]:
         rows = self._db.execute(
             "SELECT id, doc_key, content_hash, start_line, end_line FROM chunks WHERE doc_key = ?",
-            (doc_key,),
+            (_column(doc_key),),
         )
-        return [ChunkRow(*r) for r in rows]
+        return [ChunkRow(r[0], _key(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def ids_with_hashes(self, hashes: Iterable[str]) -> dict[str, str]:
         """content_hash -> one point id holding it, for vector reuse."""
@@ -147,7 +152,7 @@ class Manifest:
             part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
             keys.update(
-                r[0]
+                _key(r[0])
                 for r in self._db.execute(
                     f"SELECT DISTINCT doc_key FROM chunks WHERE id IN ({marks})", part
                 )
@@ -172,18 +177,21 @@ class Manifest:
     ) -> None:
         """Replace the rows of `docs` and `removed_docs` with the new ones, atomically."""
         with self._tx() as db:
-            keys = [d.key for d in docs] + list(removed_docs)
-            db.executemany("DELETE FROM chunks WHERE doc_key = ?", [(k,) for k in keys])
-            db.executemany("DELETE FROM docs WHERE key = ?", [(k,) for k in removed_docs])
+            keys = [(_column(k),) for k in [d.key for d in docs] + list(removed_docs)]
+            db.executemany("DELETE FROM chunks WHERE doc_key = ?", keys)
+            db.executemany("DELETE FROM docs WHERE key = ?", [(_column(k),) for k in removed_docs])
             db.executemany(
                 "INSERT OR REPLACE INTO docs(key, source, fingerprint, content_hash) "
                 "VALUES (?, ?, ?, ?)",
-                [(d.key, d.source, d.fingerprint, d.content_hash) for d in docs],
+                [(_column(d.key), d.source, d.fingerprint, d.content_hash) for d in docs],
             )
             db.executemany(
                 "INSERT OR REPLACE INTO chunks(id, doc_key, content_hash, start_line, end_line) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(c.id, c.doc_key, c.content_hash, c.start_line, c.end_line) for c in chunks],
+                [
+                    (c.id, _column(c.doc_key), c.content_hash, c.start_line, c.end_line)
+                    for c in chunks
+                ],
             )
             db.execute("DELETE FROM pending WHERE batch = ?", (batch,))
 
@@ -192,7 +200,7 @@ class Manifest:
         with self._tx() as db:
             db.executemany(
                 "UPDATE docs SET fingerprint = ? WHERE key = ?",
-                [(d.fingerprint, d.key) for d in docs],
+                [(d.fingerprint, _column(d.key)) for d in docs],
             )
 
     def pending(self) -> list[PendingBatch]:
@@ -201,7 +209,7 @@ class Manifest:
 
     def forget(self, doc_keys: Iterable[str], batches: Iterable[int] = ()) -> None:
         """Drop documents (and their chunks) so the next sync indexes them afresh."""
-        keys = [(k,) for k in doc_keys]
+        keys = [(_column(k),) for k in doc_keys]
         with self._tx() as db:
             db.executemany("DELETE FROM chunks WHERE doc_key = ?", keys)
             db.executemany("DELETE FROM docs WHERE key = ?", keys)
@@ -213,3 +221,13 @@ class Manifest:
             db.execute("DELETE FROM docs")
             db.execute("DELETE FROM pending")
             db.execute("DELETE FROM meta WHERE key != 'schema_version'")
+
+
+def _column(key: str) -> str | bytes:
+    """How a document key is stored: as text, or as the BLOB of its bytes when it is
+    a surrogate-escaped file name (SQLite text must be UTF-8)."""
+    return key if is_valid_text(key) else name_bytes(key)
+
+
+def _key(value: str | bytes) -> str:
+    return from_name_bytes(value) if isinstance(value, bytes) else value

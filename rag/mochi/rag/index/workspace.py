@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mochi.rag.config import RagConfig
 from mochi.rag.embedding import Bm25SparseEncoder, SentenceTransformerEmbedder
+from mochi.rag.file_names import display_name
 from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.indexer import CancelCheck, Indexer
 from mochi.rag.index.lock import IndexLock
@@ -91,7 +92,7 @@ class WorkspaceIndex:
 
     def status(self) -> IndexStatus:
         return IndexStatus(
-            root=str(self.root),
+            root=display_name(str(self.root)),
             location=str(self.location),
             backend=self.backend,
             embedding_model=self.embedder.model_id,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import git
 
+from mochi.rag.file_names import display_name
 from mochi.rag.types import DocKind, Document, SkipCounts
 
 KEY_PREFIX = "git:"
@@ -102,7 +103,9 @@ def _changes(repo: git.Repo, commit: git.Commit) -> list[FileChange]:
 
 
 def _parse_name_status(raw: str) -> list[FileChange]:
-    fields = raw.split("\0")
+    """The changes `diff-tree -z --name-status` lists; paths as text to show (U+FFFD for
+    a byte of a name that is not UTF-8: the commit's text is stored and embedded)."""
+    fields = [display_name(field) for field in raw.split("\0")]
     changes: list[FileChange] = []
     index = 0
     while index < len(fields) and fields[index]:

@@ -1,5 +1,9 @@
 """The git repository a dataset is built from: trees (working tree or a commit's git
-objects, never a checkout), commits, patches and changed lines."""
+objects, never a checkout), commits, patches and changed lines.
+
+Paths are handed out as text to show: a byte of a name that is not UTF-8 is U+FFFD
+(samples are JSON and prompts); the raw name is kept for lookups in git objects.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import git
 
+from mochi.rag.file_names import display_name
 from mochi.rag.languages import classify
 from mochi.rag.secrets import SecretFilter
 from mochi.rag.sources.git_history import EMPTY_TREE
@@ -19,6 +24,7 @@ from mochi.trainer.datasets.errors import DatasetError
 
 MAX_FILE_BYTES = 1_000_000
 _DIFF_OPTIONS = ("-M", "--no-color", "--no-ext-diff", "--no-textconv")
+_RAW_PATHS = "core.quotePath=false"  # paths in diffs as they are, not quoted in octal
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _DIFF_HEADER = re.compile(r"^diff --git a/(.*) b/(.*)$")
 
@@ -70,6 +76,7 @@ class Repository:
         relative = root.relative_to(top).as_posix()
         self.root = root
         self._prefix = "" if relative == "." else relative + "/"
+        self._raw_names: dict[str, str] = {}  # shown path -> root-relative name in git
 
     # commits
     def resolve(self, ref: str) -> CommitInfo:
@@ -103,7 +110,7 @@ class Repository:
     def patch(self, commit: CommitInfo, context_lines: int = 3) -> list[FilePatch]:
         """The commit's changes against its first parent, one section per file."""
         base = commit.parent or EMPTY_TREE
-        raw = self._repo.git.diff_tree(
+        raw = self._repo.git(c=_RAW_PATHS).diff_tree(
             "-r", "-p", f"-U{context_lines}", *_DIFF_OPTIONS, base, commit.sha,
             stdout_as_string=False,
         )  # fmt: skip
@@ -143,7 +150,8 @@ class Repository:
     def file_at(self, commit: CommitInfo, path: str) -> str | None:
         """The text of `path` (root-relative) in `commit`'s tree, or None."""
         try:
-            blob = self._repo.commit(commit.sha).tree / (self._prefix + path)
+            name = self._raw_names.get(path, path)
+            blob = self._repo.commit(commit.sha).tree / (self._prefix + name)
         except KeyError:
             return None
         if blob.type != "blob":
@@ -160,13 +168,13 @@ class Repository:
         args = ["-U0", *_DIFF_OPTIONS, base]
         if target is not None:
             args.append(target.sha)
-        raw = self._repo.git.diff(*args, stdout_as_string=False)
+        raw = self._repo.git(c=_RAW_PATHS).diff(*args, stdout_as_string=False)
         changed: dict[str, set[int]] = {}
         current: set[int] | None = None
-        for line in bytes(raw).decode("utf-8", errors="replace").splitlines():
+        for line in bytes(raw).decode("utf-8", errors="surrogateescape").splitlines():
             if line.startswith("+++ "):
                 name = line[4:]
-                path = self._relative(name[2:]) if name.startswith("b/") else None
+                path = self._shown(name[2:]) if name.startswith("b/") else None
                 current = changed.setdefault(path, set()) if path is not None else None
                 continue
             hunk = _HUNK.match(line)
@@ -180,7 +188,7 @@ class Repository:
         if target is None:
             output = self._repo.git.ls_files("-z", "--others", "--exclude-standard")
             for name in output.split("\0"):
-                path = self._relative(name) if name else None
+                path = self._shown(name) if name else None
                 if path is not None:
                     changed[path] = set(range(1, 1_000_000))
         return changed
@@ -192,14 +200,14 @@ class Repository:
                 continue
             doc = source.load(key, skips)
             if doc is not None:
-                yield key, doc.text
+                yield self._show(key), doc.text
 
     def _tree_files(self, commit: CommitInfo, skips: SkipCounts) -> Iterator[tuple[str, str]]:
         tree = self._repo.commit(commit.sha).tree
         for item in tree.traverse():
             if not isinstance(item, git.Blob) or item.mode == 0o120000:  # symlinks
                 continue
-            path = self._relative(str(item.path))
+            path = self._shown(str(item.path))
             if path is None or classify(path)[1] is not DocKind.CODE:
                 continue
             if Path(path).suffix.lower() in BINARY_EXTENSIONS:
@@ -211,6 +219,17 @@ class Repository:
             text = _decode(item.data_stream.read(), path, skips)
             if text is not None:
                 yield path, text
+
+    def _shown(self, repo_path: str) -> str | None:
+        """`_relative`, as text to show."""
+        path = self._relative(repo_path)
+        return None if path is None else self._show(path)
+
+    def _show(self, path: str) -> str:
+        """A root-relative name as text to show; the name itself is kept for `file_at`."""
+        shown = display_name(path)
+        self._raw_names[shown] = path
+        return shown
 
     def _relative(self, repo_path: str) -> str | None:
         """A repo-relative path as a root-relative one, None when outside the root."""
