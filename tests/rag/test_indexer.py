@@ -16,6 +16,7 @@ from hashing_embedder import HashingEmbedder
 from mochi.rag.chunking import DefaultChunker
 from mochi.rag.config import RagConfig
 from mochi.rag.index import IndexLockedError, open_workspace_index
+from mochi.rag.secrets import REDACTED
 from mochi.rag.types import DocKind, Document
 
 AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"  # split so this file holds no key-like string
@@ -89,13 +90,15 @@ def test_first_sync_indexes_files_and_history_but_no_secrets(
         assert report.chunks_embedded > 0
         assert report.chunks_embedded == hashing_embedder.embedded
         assert report.skips.secret_file == 2  # .env and id_rsa
-        assert report.skips.secret_chunk == 1  # connect() holds an access key
+        assert report.secrets_redacted == 1  # connect() holds an access key: redacted
+        assert report.redacted_examples == ["pkg/settings.py"]
         assert_consistent(index, repo.root, INDEXED)
         payloads = index.store.get_payloads(list(index.store.iter_ids()))
         texts = "\n".join(str(p["text"]) + str(p["context"]) for p in payloads.values())
         assert AWS_KEY not in texts
         assert "PRIVATE KEY" not in texts
         assert "def timeout" in texts  # the rest of settings.py is indexed
+        assert f'key = "{REDACTED}"' in texts  # and connect() too, without its key
         assert "generated" not in texts  # .gitignore'd
         sources = {p["source"] for p in payloads.values()}
         assert sources == {"code", "doc", "text", "commit"}

@@ -20,8 +20,11 @@ DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
+    "*.ppk",
     ".netrc",
     ".pgpass",
+    ".git-credentials",
+    ".docker/config.json",
     ".npmrc",
     ".pypirc",
     "credentials",
@@ -35,20 +38,9 @@ DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     "*.kdbx",
 )
 
-DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
-    r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",  # AWS access key id
-    r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+=]{40}",
-    r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",  # GitHub tokens
-    r"\bgithub_pat_[A-Za-z0-9_]{60,}\b",
-    r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",  # Slack
-    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b",  # OpenAI / Anthropic style keys
-    r"\bAIza[0-9A-Za-z_-]{35}\b",  # Google API key
-    r"\bglpat-[A-Za-z0-9_-]{20,}\b",  # GitLab
-    r"\b(?:sk|rk)_live_[A-Za-z0-9]{24,}\b",  # Stripe
-    r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",  # JWT
-    r"(?i)\b(?:password|passwd|secret|api_key|apikey|access_token|auth_token)\b\s*[=:]\s*['\"][^'\"\s]{12,}['\"]",
-)
+# Regexes added to the built-in rules of mochi.rag.secrets (token formats, private key
+# blocks, values of secret-like names, passwords in prose), which always apply.
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = ()
 
 
 def _check_positive(key: str, value: int | float) -> None:
@@ -110,7 +102,10 @@ class SecretsConfig:
     )
     patterns: list[str] = field(
         default_factory=lambda: list(DEFAULT_SECRET_PATTERNS),
-        metadata={"help": "Regexes; a chunk matching one is never indexed."},
+        metadata={
+            "help": "Regexes added to the built-in secret rules; every match is redacted"
+            " (index) or keeps its sample out (datasets)."
+        },
     )
     extra_paths: list[str] = field(
         default_factory=list, metadata={"help": "Added to `paths` (keeps the defaults)."}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mochi.rag.file_names import display_name
 from mochi.rag.index.density import DensityKeeper
@@ -164,8 +164,17 @@ class Indexer:
             report.docs_removed += 1
             report.chunks_deleted += len(ids)
 
+    def _redacted(self, doc: Document, report: IndexReport) -> Document:
+        """The document with its secrets redacted, before it is cut (a key spans chunks)."""
+        text = self._secrets.redact(doc.text, doc.key)
+        title = self._secrets.redact(doc.title, doc.key)
+        if not text.count and not title.count:
+            return doc
+        report.add_redactions(doc.key, text.count + title.count)
+        return replace(doc, text=text.text, title=title.text)
+
     def _keep_chunk(self, chunk: Chunk, report: IndexReport) -> bool:
-        if self._secrets.find_secret(chunk.embed_text) is None:
+        if self._secrets.find_secret(chunk.embed_text, chunk.doc_key) is None:
             return True
         report.skips.add("secret_chunk", f"{chunk.doc_key}:{chunk.start_line}")
         return False
@@ -188,6 +197,7 @@ class Indexer:
             self._manifest.touch_docs([DocRow(key, source.name, fingerprint, doc.content_hash)])
             return
         report.docs_changed += 1
+        doc = self._redacted(doc, report)
         chunks = [c for c in self._chunker.chunk(doc) if self._keep_chunk(c, report)]
         ids = point_ids(key, chunks)
         old = {c.id: c for c in self._manifest.chunks_of(key)}

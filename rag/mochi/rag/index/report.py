@@ -22,6 +22,13 @@ class IndexReport:
     seconds_density: float = 0.0
     cancelled: bool = False
     skips: SkipCounts = field(default_factory=SkipCounts)
+    secrets_redacted: int = 0  # secrets replaced by the redaction mark, in documents kept
+    redacted_examples: list[str] = field(default_factory=list)  # up to 5 document keys
+
+    def add_redactions(self, key: str, count: int) -> None:
+        self.secrets_redacted += count
+        if len(self.redacted_examples) < 5:
+            self.redacted_examples.append(key)
 
     def summary(self) -> str:
         parts = [
@@ -34,5 +41,7 @@ class IndexReport:
             f"{self.chunks_total} in the index",
             f"{self.skips.total()} files skipped",
         ]
+        if self.secrets_redacted:
+            parts.append(f"{self.secrets_redacted} secrets redacted")
         text = ", ".join(parts) + f" in {self.seconds:.1f} s"
         return text + (" (cancelled)" if self.cancelled else "")

@@ -21,7 +21,7 @@ from mochi.rag.paths import data_dir, index_dir, workspace_id
 from mochi.rag.protocols import Chunker, Embedder, PageOcr, Source, VectorStore
 from mochi.rag.retrieval import HybridRetriever
 from mochi.rag.retrieval.hybrid import Mode
-from mochi.rag.secrets import SecretFilter
+from mochi.rag.secrets import SecretFilter, secret_filter
 from mochi.rag.types import Hit, ProgressCallback, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,9 @@ def _open_store(config: RagConfig, location: Path, root: Path, dim: int) -> Vect
     )
 
 
-def _sources(root: Path, config: RagConfig, ocr: PageOcr | None) -> list[Source]:
+def _sources(
+    root: Path, config: RagConfig, ocr: PageOcr | None, secrets: SecretFilter
+) -> list[Source]:
     from mochi.rag.sources import GitHistorySource, PdfTextReader, WorkspaceSource
 
     ignores = list(config.index.ignore)
@@ -163,6 +165,7 @@ def _sources(root: Path, config: RagConfig, ocr: PageOcr | None) -> list[Source]
                 root,
                 max_commits=config.index.max_commits,
                 max_diff_chars=config.index.max_diff_chars,
+                hidden=secrets.is_secret_path,
             )
         )
     return sources
@@ -220,12 +223,9 @@ def open_workspace_index(
         manifest.set_meta("embedding", identity)
         repaired = repair(manifest, store)
         sparse = Bm25SparseEncoder()
-        secrets = SecretFilter(
-            config.secrets.paths + config.secrets.extra_paths,
-            config.secrets.patterns + config.secrets.extra_patterns,
-        )
+        secrets = secret_filter(config.secrets)
         indexer = Indexer(
-            sources=sources if sources is not None else _sources(root, config, ocr),
+            sources=sources if sources is not None else _sources(root, config, ocr, secrets),
             chunker=chunker or DefaultChunker(max_chars=config.index.chunk_max_chars),
             embedder=embedder,
             sparse=sparse,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class FileChange:
     old_path: str = ""  # renames and copies
     binary: bool = False
     lines: list[str] = field(default_factory=list)
+    hidden: bool = False  # a secret file (by name): its lines are never shown
 
     @property
     def label(self) -> str:
@@ -41,7 +43,14 @@ class GitHistorySource:
 
     name = "git"
 
-    def __init__(self, root: Path, *, max_commits: int = 1000, max_diff_chars: int = 4000) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_commits: int = 1000,
+        max_diff_chars: int = 4000,
+        hidden: Callable[[str], bool] = lambda _path: False,
+    ) -> None:
         if max_commits < 0:
             raise ValueError(f"max_commits must be >= 0, got {max_commits}")
         if max_diff_chars <= 0:
@@ -49,6 +58,7 @@ class GitHistorySource:
         self._root = Path(root)
         self._max_commits = max_commits
         self._max_diff_chars = max_diff_chars
+        self._hidden = hidden
 
     def fingerprints(self) -> dict[str, str]:
         repo = self._repo()
@@ -71,6 +81,9 @@ class GitHistorySource:
         except (git.BadName, git.GitCommandError, ValueError):
             skips.add("unreadable", key)
             return None
+        for change in changes:
+            if self._hidden(change.path) or (change.old_path and self._hidden(change.old_path)):
+                change.hidden, change.lines = True, []
         text = _commit_text(commit, changes, self._max_diff_chars)
         return Document(
             key=key,
@@ -184,6 +197,7 @@ def _file_block(change: FileChange, budget: int) -> tuple[str, bool]:
     """One file's diff within `budget` chars, and whether something was left out."""
     head = f"--- {change.label}\n"
     body = ["(binary file)\n"] if change.binary else [line + "\n" for line in change.lines]
+    body = ["(secret file: diff not shown)\n"] if change.hidden else body
     if len(head) > budget:
         return "", True
     block = head

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mochi.rag.config import SecretsConfig
 from mochi.rag.prompting import FIM_TEMPLATES
-from mochi.rag.secrets import SecretFilter
+from mochi.rag.secrets import REDACTED, SecretFilter, secret_filter
 from mochi.rag.sources.git_history import EMPTY_TREE
 from mochi.rag.types import SkipCounts
 from mochi.trainer.datasets.card import make_card
@@ -45,8 +45,7 @@ Tagged = tuple[Sample, str]  # a sample and its split group (unit or commit)
 
 def default_secret_filter(config: SecretsConfig | None = None) -> SecretFilter:
     """The index's rules (`[secrets]` of the rag configuration; its defaults when None)."""
-    config = config if config is not None else SecretsConfig()
-    return SecretFilter(config.paths + config.extra_paths, config.patterns + config.extra_patterns)
+    return secret_filter(config)
 
 
 @dataclass(slots=True)
@@ -71,7 +70,7 @@ class _Build:
 
     def code(self, tree: CommitInfo | None, changed: dict[str, set[int]] | None) -> list[Tagged]:
         """FIM and doc-to-code samples of a tree (None: the working tree)."""
-        files = self.repo.files(tree, self.secrets, self.skips)
+        files = [self._redacted(f) for f in self.repo.files(tree, self.secrets, self.skips)]
         origin = Origin(tree.sha, tree.time) if tree is not None else Origin()
         out: list[Tagged] = []
         for done, file in enumerate(files):
@@ -179,23 +178,34 @@ class _Build:
         return [(s, f"{s.path}:qa") for s in found.samples]
 
     def without_secrets(self, tagged: Iterable[Tagged]) -> list[Tagged]:
-        """Last line of defence: no prompt or completion that matches a secret pattern
-        (a prefix window or a context snippet can reach past the unit)."""
+        """Last line of defence: no prompt or completion that holds a secret or the mark
+        of a redacted one (a prefix window or a context snippet can reach past the unit)."""
         kept: list[Tagged] = []
         for sample, group in tagged:
-            if (
-                self.secrets.find_secret(sample.prompt) is not None
-                or self.secrets.find_secret(sample.completion) is not None
+            if self._shows_secret(sample.prompt, sample.path) or self._shows_secret(
+                sample.completion, sample.path
             ):
                 self.dropped["secret_samples"] += 1
                 continue
             kept.append((sample, group))
         return kept
 
+    def _shows_secret(self, text: str, path: str) -> bool:
+        return REDACTED in text or self.secrets.find_secret(text, path) is not None
+
+    def _redacted(self, file: SourceFile) -> SourceFile:
+        """The file with its secrets redacted before it is cut into units (a private key
+        spans units and prefix windows); units and samples that show the mark are dropped."""
+        found = self.secrets.redact(file.text, file.path)
+        if not found.count:
+            return file
+        self.dropped["secrets_redacted"] += found.count
+        return SourceFile(file.path, found.text, file.language)
+
     def _clean_units(self, file: SourceFile) -> list[CodeUnit]:
         units: list[CodeUnit] = []
         for unit in self.finder.units(file):
-            if self.secrets.find_secret(unit.text) is not None:
+            if self._shows_secret(unit.text, file.path):
                 self.dropped["secret_units"] += 1
                 continue
             units.append(unit)
@@ -209,7 +219,9 @@ class _Build:
         if kind is not DocKind.CODE:
             return None
         text = self.repo.file_at(commit, path)
-        return SourceFile(path, text, language) if text and text.strip() else None
+        if not text or not text.strip():
+            return None
+        return self._redacted(SourceFile(path, text, language))
 
 
 def _changed_blocks(unit: CodeUnit, changed: set[int], max_lines: int) -> list[Block]:

@@ -63,7 +63,7 @@ def commit_samples(
         if not patches or not commit.message:
             continue
         if secrets.find_secret(commit.message) is not None or any(
-            secrets.find_secret(p.text) is not None for p in patches
+            secrets.find_secret(p.text, p.path) is not None for p in patches
         ):
             result.secret_commits += 1
             continue
