@@ -6,6 +6,7 @@ turns its raw text into something to show or insert.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -13,10 +14,16 @@ from mochi.rag.prompting.context import comment_prefix
 from mochi.server.assist.code_units import CodeUnit
 from mochi.server.generation import CancelToken, GenerationRequest, Generator
 
+_PY_STRING = re.compile(r"""^\s*[rRuUbBfF]{0,2}("{3}|'{3}|"|')""")
+
 
 @dataclass(frozen=True, slots=True)
-class Insertion:
-    line: int  # 0-based line to insert before
+class LineEdit:
+    """Replace the document's lines [start, end) (0-based) with `text`; start == end
+    inserts before line `start`."""
+
+    start: int
+    end: int
     text: str
 
 
@@ -41,23 +48,52 @@ def explain(generator: Generator, unit: CodeUnit, cancel: CancelToken) -> str:
     return f"`{unit.name}` {sentence}".strip()
 
 
-def docstring(generator: Generator, unit: CodeUnit, cancel: CancelToken) -> Insertion:
-    """A docstring (Python) or doc comment (other languages) for the unit."""
+def _python_docstring(lines: list[str], first: int) -> int:
+    """The line after the docstring that starts at `first`; `first` when there is none."""
+    match = _PY_STRING.match(lines[first]) if first < len(lines) else None
+    if match is None:
+        return first
+    quote = match.group(1)
+    if quote in lines[first][match.end() :] or len(quote) == 1:
+        return first + 1
+    closing = (i for i in range(first + 1, len(lines)) if quote in lines[i])
+    return next(closing, first) + 1
+
+
+def _doc_comment(lines: list[str]) -> tuple[int, int]:
+    """[start, end) of the `/** ... */` block before the unit's code; (0, 0) if none."""
+    block = (0, 0)
+    i = 0
+    while i < len(lines) and lines[i].lstrip().startswith(("/*", "*", "//")):
+        if lines[i].lstrip().startswith("/**"):
+            end = next((j for j in range(i, len(lines)) if "*/" in lines[j]), i)
+            block, i = (i, end + 1), end
+        i += 1
+    return block
+
+
+def docstring(generator: Generator, unit: CodeUnit, cancel: CancelToken) -> LineEdit:
+    """A docstring (Python) or doc comment (other languages) for the unit; it replaces
+    the one the unit has, never adds a second."""
     lines = unit.text.split("\n")
     signature_end = next((i for i, ln in enumerate(lines) if ln.rstrip().endswith((":", "{"))), 0)
+    top = unit.start_line - 1  # the unit's first line in the document (0-based)
     if unit.language == "python":
-        body = lines[signature_end + 1] if signature_end + 1 < len(lines) else ""
+        first = signature_end + 1
+        old_end = _python_docstring(lines, first)
+        body = lines[first] if first < len(lines) else ""  # the old docstring or the code
         indent = body[: len(body) - len(body.lstrip())] or "    "
-        head = "\n".join(lines[: signature_end + 1])
+        head = "\n".join(lines[:first])
         raw = _generate(generator, f'{head}\n{indent}"""', ('"""',), 80, cancel)
         summary = " ".join(raw.split()).strip() or f"{unit.name}."
-        return Insertion(unit.start_line + signature_end, f'{indent}"""{summary}"""\n')
-    first = lines[0]
-    indent = first[: len(first) - len(first.lstrip())]
+        return LineEdit(top + first, top + old_end, f'{indent}"""{summary}"""\n')
+    start, end = _doc_comment(lines)
+    code = lines[end] if end < len(lines) else lines[0]
+    indent = code[: len(code) - len(code.lstrip())]
     raw = _generate(generator, f"{indent}/**\n{indent} * {unit.name}", ("*/",), 80, cancel)
     summary = " ".join(raw.replace("*", " ").split()).strip()
     text = f"{indent}/**\n{indent} * {unit.name}{(' ' + summary) if summary else ''}\n{indent} */\n"
-    return Insertion(unit.start_line - 1, text)
+    return LineEdit(top + start, top + end, text)
 
 
 def test_file_path(source_path: str, unit: CodeUnit) -> str:

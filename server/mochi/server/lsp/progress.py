@@ -17,6 +17,9 @@ from mochi.server.lsp.server import MochiServer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Callable[[Progress], None], Callable[[], bool]], T]
+# How long the client may take to answer window/workDoneProgress/create; a client that
+# never answers gets the work done without a progress bar, not never.
+CREATE_TIMEOUT_SECONDS = 5.0
 
 
 def _client_supports_progress(server: MochiServer) -> bool:
@@ -42,7 +45,10 @@ async def run_with_progress(
     enabled = _client_supports_progress(server)
     if enabled:
         try:
-            await progress.create_async(token)
+            await asyncio.wait_for(progress.create_async(token), CREATE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("no answer to window/workDoneProgress/create: no progress for %r", title)
+            enabled = False
         except Exception:  # the client refused: carry on without a progress bar
             log.debug("client refused a progress token", exc_info=True)
             enabled = False

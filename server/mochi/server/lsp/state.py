@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types
+from pygls.workspace import Workspace
+
 from mochi.rag.index import WorkspaceIndex
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.rag.prompting.retrieved import ContextBuilder
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class WorkspaceState:
     services: Services
+    # What the client's one `initialize` set up (pygls' workspace and the client's
+    # capabilities); None until it came.
+    session: tuple[Workspace, types.ClientCapabilities] | None = None
     config: MochiConfig = field(default_factory=MochiConfig)
     root: Path | None = None
     index: WorkspaceIndex | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +16,7 @@ from mochi.rag.paths import data_dir
 from mochi.server.assist import code_tasks
 from mochi.server.assist.code_units import unit_at
 from mochi.server.generation import CancelToken, GenerationError
+from mochi.server.lsp.features.document_text import require_document, without_surrogates
 from mochi.server.lsp.features.lifecycle import sync_index
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
@@ -33,7 +35,7 @@ def _arg(args: tuple[Any, ...], i: int, kind: type, name: str, default: Any = No
     value = args[i]
     if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
         raise JsonRpcInvalidParams(f"argument {i + 1} ({name}) must be {kind.__name__}")
-    return value
+    return without_surrogates(value) if isinstance(value, str) else value
 
 
 def hit_location(root: Path | None, hit: Hit) -> types.Location:
@@ -85,6 +87,7 @@ def register(server: MochiServer) -> None:
         """Never fails: a back end that is down shows up as its health, not as an error."""
         state = ls.state
         info = state.generator.info() if state.generator is not None else None
+        trainer = await asyncio.to_thread(state.trainer.state)  # may ask the daemon (HTTP)
         index = asdict(state.index.status()) if state.index is not None else None
         return {
             "workspace": str(state.root) if state.root else None,
@@ -96,7 +99,8 @@ def register(server: MochiServer) -> None:
             "modelHealth": state.generator.health().state.value if state.generator else None,
             "adapters": _adapters(ls),
             "expert": state.services.router.selected(),
-            "trainer": state.trainer.state().value,
+            "trainer": trainer.value,
+            "trainerUrl": state.config.trainer.url or None,
         }
 
     @server.command("mochi.timings")
@@ -119,9 +123,9 @@ def register(server: MochiServer) -> None:
     async def find_similar(ls: MochiServer, *args: Any) -> list[types.Location]:
         uri, line = _arg(args, 0, str, "uri"), _arg(args, 1, int, "line")
         index = _require_index(ls)
-        document = ls.workspace.get_text_document(uri)
-        path = ls.state.relative(Path(document.path))
-        unit = unit_at(path, document.source, line)
+        document = require_document(ls, uri)
+        path = document.path
+        unit = unit_at(path, document.text, line)
         if unit is None:
             return []
         hits = await ls.state.run_index(index.search, unit.text, 8)
@@ -137,9 +141,9 @@ def register(server: MochiServer) -> None:
         generator = ls.state.generator
         if generator is None:
             raise JsonRpcInvalidParams(f"no model: {ls.state.generator_error or 'starting'}")
-        document = ls.workspace.get_text_document(uri)
-        path = ls.state.relative(Path(document.path))
-        unit = unit_at(path, document.source, line)
+        document = require_document(ls, uri)
+        path = document.path
+        unit = unit_at(path, document.text, line)
         if unit is None:
             raise JsonRpcInvalidParams("no function or class at that line")
         cancel = CancelToken()

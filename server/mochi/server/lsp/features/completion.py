@@ -6,7 +6,7 @@ import re
 
 from lsprotocol import types
 
-from mochi.server.lsp.features.cursor import suggest
+from mochi.server.lsp.features.cursor import cursor_in, suggest
 from mochi.server.lsp.server import MochiServer
 
 _WORD_TAIL = re.compile(r"[A-Za-z0-9_]*$")
@@ -18,15 +18,14 @@ def register(server: MochiServer) -> None:
         types.CompletionOptions(trigger_characters=[".", "(", " "]),
     )
     async def completion(ls: MochiServer, params: types.CompletionParams) -> types.CompletionList:
-        suggestion = await suggest(ls, params.text_document.uri, params.position)
-        if suggestion is None or suggestion.text is None:
+        found = cursor_in(ls, params.text_document.uri, params.position)
+        suggestion = await suggest(ls, *found) if found is not None else None
+        if found is None or suggestion is None or suggestion.text is None:
             return types.CompletionList(is_incomplete=True, items=[])
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        lines = document.lines
-        line = lines[params.position.line] if params.position.line < len(lines) else ""
-        typed = _WORD_TAIL.search(line[: params.position.character])
+        document, at = found
+        typed = _WORD_TAIL.search(document.lines[at.line][: at.character])
         word = typed.group() if typed else ""
-        start = types.Position(params.position.line, params.position.character - len(word))
+        start = types.Position(at.line, at.character - len(word))
         first_line = suggestion.text.split("\n", 1)[0]
         return types.CompletionList(
             is_incomplete=True,  # ask again as the user types
@@ -38,7 +37,7 @@ def register(server: MochiServer) -> None:
                     filter_text=word + suggestion.text,
                     sort_text="0",
                     text_edit=types.TextEdit(
-                        range=types.Range(start=start, end=params.position),
+                        range=types.Range(start=start, end=at),
                         new_text=word + suggestion.text,
                     ),
                 )

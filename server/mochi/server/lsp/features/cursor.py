@@ -6,19 +6,30 @@ import asyncio
 import logging
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 from lsprotocol import types
 
 from mochi.server.completion.engine import CursorRequest, Suggestion
 from mochi.server.generation import GenerationCancelled, GenerationError
+from mochi.server.lsp.features.document_text import DocumentText, document_text
 from mochi.server.lsp.server import MochiServer
 
 log = logging.getLogger(__name__)
 MODEL_WAIT_SECONDS = 120.0
 
 
-async def suggest(server: MochiServer, uri: str, position: types.Position) -> Suggestion | None:
+def cursor_in(
+    server: MochiServer, uri: str, position: types.Position
+) -> tuple[DocumentText, types.Position] | None:
+    """The document and the position clamped to it; None when either is not there."""
+    document = document_text(server, uri)
+    at = document.clamp(position) if document is not None else None
+    return (document, at) if document is not None and at is not None else None
+
+
+async def suggest(
+    server: MochiServer, document: DocumentText, position: types.Position
+) -> Suggestion | None:
     """A suggestion, or None (no model, superseded, nothing to add, back end down)."""
     state = server.state
     if not state.config.completion.enabled:
@@ -31,10 +42,10 @@ async def suggest(server: MochiServer, uri: str, position: types.Position) -> Su
     engine = state.engine
     if engine is None:
         return None
-    document = server.workspace.get_text_document(uri)
+    uri = document.uri
     request = CursorRequest(
-        path=state.relative(Path(document.path)),
-        text=document.source,
+        path=document.path,
+        text=document.text,
         line=position.line,
         character=position.character,
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from lsprotocol import types
 
 from mochi.server.assist.code_tasks import explain
 from mochi.server.assist.code_units import CodeUnit, word_at
-from mochi.server.assist.hover_info import HoverFacts, hover_facts, render_markdown
+from mochi.server.assist.hover_info import HoverFacts, Origin, hover_facts, render_markdown
 from mochi.server.generation import CancelToken, Generator
+from mochi.server.lsp.features.document_text import document_text
 from mochi.server.lsp.server import MochiServer
 
 log = logging.getLogger(__name__)
@@ -22,20 +22,23 @@ def register(server: MochiServer) -> None:
         state = ls.state
         await state.index_ready.wait()
         index = state.index
-        if index is None:
+        document = document_text(ls, params.text_document.uri)
+        at = document.clamp(params.position) if document is not None else None
+        if index is None or document is None or at is None:
             return None
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        name = word_at(document.source, params.position.line, params.position.character)
-        if not name:
+        word = word_at(document.text, at.line, at.character)
+        if word is None:
             return None
-        facts = await state.run_model(hover_facts, index, name, state.config.hover.max_usages)
+        origin = Origin(document.path, document.text, at.line)
+        max_usages = state.config.hover.max_usages
+        facts = await state.run_model(hover_facts, index, word, max_usages, origin)
         explanation = ""
         if state.config.hover.explain and state.generator is not None and facts.definition:
             explanation = await state.run_model(explain_definition, state.generator, facts)
         text = render_markdown(facts, explanation)
         if text is None:
             return None
-        log.debug("hover for %s in %s", name, Path(document.path).name)
+        log.debug("hover for %s in %s", word.name, document.path)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from mochi.server.lsp.features.cursor import suggest
+from mochi.server.lsp.features.cursor import cursor_in, suggest
 from mochi.server.lsp.server import MochiServer
 
 
@@ -13,10 +13,13 @@ def register(server: MochiServer) -> None:
     async def inline_completion(
         ls: MochiServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        suggestion = await suggest(ls, params.text_document.uri, params.position)
+        found = cursor_in(ls, params.text_document.uri, params.position)
+        if found is None:
+            return types.InlineCompletionList(items=[])
+        document, at = found
+        suggestion = await suggest(ls, document, at)
         if suggestion is None or suggestion.text is None:
             return types.InlineCompletionList(items=[])
-        at = params.position
         return types.InlineCompletionList(
             items=[
                 types.InlineCompletionItem(

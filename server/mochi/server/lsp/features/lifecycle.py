@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidRequest
 from pygls.uris import to_fs_path
 
 from mochi.rag.config import ConfigError
@@ -18,6 +19,7 @@ from mochi.server.config import MochiConfig, load_config
 from mochi.server.lsp.features.training import load_trained_adapters
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
+from mochi.server.trainer_client import NoTrainer
 
 if TYPE_CHECKING:
     from mochi.rag.index import IndexReport
@@ -70,6 +72,30 @@ def apply_options(server: MochiServer, root: Path | None, options: Any) -> Mochi
     except ConfigError as exc:
         server.notify_user(f"bad .mochi.toml: {exc}; using built-in defaults")
         return MochiConfig()
+
+
+def connect_trainer(server: MochiServer) -> None:
+    """The trainer client for the current config (a bad trainer.url is reported; the
+    server then runs without a trainer)."""
+    state = server.state
+    try:
+        state.trainer = state.services.make_trainer(state.config)
+    except ValueError as exc:
+        server.notify_user(str(exc))
+        state.trainer = NoTrainer()
+
+
+def refuse_second_initialize(server: MochiServer) -> None:
+    """LSP allows one `initialize`. pygls has already put a fresh workspace (no open
+    documents, maybe no root) and the new client capabilities in place when our handler
+    runs: put the session's back, then answer InvalidRequest (-32600)."""
+    state = server.state
+    assert state.session is not None
+    server.protocol._workspace, server.protocol.client_capabilities = state.session
+    raise JsonRpcInvalidRequest(
+        "initialize may be sent only once per session; the server keeps serving "
+        f"{state.root or 'no workspace folder'}"
+    )
 
 
 def _index_summary(report: IndexReport) -> str:
@@ -156,6 +182,9 @@ async def start_workspace(server: MochiServer) -> None:
 def register(server: MochiServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: MochiServer, params: types.InitializeParams) -> None:
+        if ls.state.session is not None:
+            refuse_second_initialize(ls)
+        ls.state.session = (ls.workspace, params.capabilities)
         ls.state.root = workspace_root(params)
         if ls.state.root is not None:
             ls.state.root = ls.state.root.resolve()
@@ -163,7 +192,7 @@ def register(server: MochiServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: MochiServer, params: types.InitializedParams) -> None:
-        ls.state.trainer = ls.state.services.make_trainer(ls.state.config)
+        connect_trainer(ls)
         # Tracked on the state so it is not garbage-collected mid-flight.
         ls.state.startup = asyncio.create_task(start_workspace(ls))
 
@@ -176,6 +205,9 @@ def register(server: MochiServer) -> None:
             settings = settings["mochi"]
         old = ls.state.config
         ls.state.config = apply_options(ls, ls.state.root, settings)
+        new = ls.state.config
+        if (new.trainer, new.data_dir) != (old.trainer, old.data_dir):
+            connect_trainer(ls)
         if ls.state.config.model != old.model:
             ls.state.generator_ready.clear()
             if ls.state.generator is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from mochi.server.lsp.features.commands import hit_location
+from mochi.server.lsp.features.document_text import without_surrogates
 from mochi.server.lsp.server import MochiServer
 
 _KINDS = {
@@ -22,9 +23,10 @@ def register(server: MochiServer) -> None:
         ls: MochiServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:
         index = ls.state.index
-        if index is None or not params.query.strip():
+        query = without_surrogates(params.query)
+        if index is None or not query.strip():
             return []
-        hits = await ls.state.run_index(index.search, params.query, 20)
+        hits = await ls.state.run_index(index.search, query, 20)
         return [
             types.SymbolInformation(
                 name=h.symbol or h.path,
