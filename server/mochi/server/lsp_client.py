@@ -10,6 +10,10 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+# `-P`: the working directory (often the workspace) is not put on sys.path, so a
+# repository with a top-level `httpx/` or `pygls/` cannot shadow what the server imports.
+SERVER_COMMAND = (sys.executable, "-P", "-m", "mochi.server.cli.main", "serve")
+
 
 class MochiClient:
     """Starts `mochi serve` as an editor would and talks LSP to it over stdio."""
@@ -50,7 +54,7 @@ class MochiClient:
         return int(server.pid)
 
     async def start(self, root: Path, options: dict[str, Any], timeout: float = 900) -> None:
-        await self.client.start_io(sys.executable, "-m", "mochi.server.cli.main", "serve")
+        await self.client.start_io(*SERVER_COMMAND)
         await self.client.initialize_async(
             types.InitializeParams(
                 capabilities=types.ClientCapabilities(
