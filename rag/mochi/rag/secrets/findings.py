@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-REDACTED = "\u00abredacted secret\u00bb"  # «redacted secret»
+REDACTED = "\u00abredacted secret\u00bb"  # "redacted secret" in guillemets, escaped here
 
 
 @dataclass(frozen=True, slots=True)
