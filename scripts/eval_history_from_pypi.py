@@ -2,7 +2,7 @@
 
     python scripts/eval_history_from_pypi.py PACKAGE --versions 1.0,1.1,1.2 --out DIR
 
-Downloads each version's source distribution (`pip download --no-deps --no-binary :all:`),
+Downloads each version's source distribution (PyPI's simple index, sha256 checked),
 unpacks it, and commits its Python sources (the package, without tests, docs, examples
 and build scripts; a `src/` layout is flattened so a move into `src/` changes no path) as
 one commit per release, oldest first: message "release vX", tag "vX", author and
@@ -46,33 +46,50 @@ DAY = 86_400
 AUTHOR = ("Release History", "releases@example.invalid")
 
 
+SDIST_ENDINGS = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+
+
 def download_sdist(package: str, version: str, folder: Path) -> Path:
-    """The sdist of `package==version`, downloaded into `folder` (pip, no dependencies)."""
+    """The sdist of `package==version`, downloaded into `folder` from PyPI's simple index
+    (its JSON form, PEP 691), sha256 checked.
+
+    Not `pip download`: pip builds an sdist's metadata to check its version, and an old
+    flit-built sdist reads its version by importing the package, which finds the one
+    installed here (more-itertools 8.12.0 "has inconsistent version ... 10.8.0").
+    """
+    import hashlib
+    import re
+
+    import httpx
+
     folder.mkdir(parents=True, exist_ok=True)
-    before = set(folder.iterdir())
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "--dest",
-            str(folder),
-            f"{package}=={version}",
-        ],
-        check=True,
+    project = re.sub(r"[-_.]+", "-", package).lower()
+    answer = httpx.get(
+        f"https://pypi.org/simple/{project}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        timeout=60,
+        follow_redirects=True,
     )
-    new = sorted(set(folder.iterdir()) - before)
-    if not new:  # already downloaded by an earlier run
-        new = [p for p in folder.iterdir() if f"-{version}." in p.name]
-    archives = [p for p in new if p.name.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz"))]
-    if len(archives) != 1:
-        raise SystemExit(f"expected one sdist for {package}=={version}, found {archives}")
-    return archives[0]
+    answer.raise_for_status()
+    names = {
+        f"{stem}-{version}{end}"
+        for stem in {package, project, project.replace("-", "_")}
+        for end in SDIST_ENDINGS
+    }
+    files = [f for f in answer.json()["files"] if f["filename"] in names]
+    if len(files) != 1:
+        raise SystemExit(f"expected one sdist for {package}=={version} on PyPI, found {len(files)}")
+    release = files[0]
+    archive = folder / release["filename"]
+    if not archive.is_file():  # else: downloaded by an earlier run
+        data = httpx.get(release["url"], timeout=300, follow_redirects=True)
+        data.raise_for_status()
+        if hashlib.sha256(data.content).hexdigest() != release["hashes"]["sha256"]:
+            raise SystemExit(f"{release['filename']}: sha256 does not match PyPI's")
+        partial = archive.with_name(archive.name + ".part")
+        partial.write_bytes(data.content)
+        partial.replace(archive)
+    return archive
 
 
 def unpack(archive: Path, folder: Path) -> Path:

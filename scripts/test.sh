@@ -16,6 +16,8 @@ $py -m ruff check .
 $py -m ruff format --check .
 echo "== mypy" >&2
 $py -m mypy
+echo "== import-linter (layer contracts in pyproject.toml)" >&2
+.venv/bin/lint-imports
 echo "== pytest" >&2
 # The extension-host test runs below, after the .vsix it installs has been built.
 $py -m pytest -m "not gpu and not ocr and not vllm" \

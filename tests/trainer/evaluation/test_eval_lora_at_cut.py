@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from eval_history import History
 
+from mochi.server.cli.served_completer import open_served_completer
 from mochi.trainer.evaluation import RunSpec, TaskOptions, parse_configurations, run_evaluation
 from mochi.trainer.evaluation.adapter_at_cut import trained_adapter_dir
-from mochi.trainer.evaluation.model_session import open_model_completer
 from mochi.trainer.evaluation.run_state import PreparedRun
 
 
@@ -31,7 +31,7 @@ def test_lora_trained_at_the_cut(
     )
 
     def opener(s: RunSpec, r: PreparedRun):  # type: ignore[no-untyped-def]
-        return open_model_completer(s, r, embedder=hashing_embedder)  # type: ignore[arg-type]
+        return open_served_completer(s, r, embedder=hashing_embedder)  # type: ignore[arg-type]
 
     report = run_evaluation(spec, opener)
     adapter = trained_adapter_dir(spec.out)

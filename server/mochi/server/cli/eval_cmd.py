@@ -1,8 +1,9 @@
 """`mochi eval REPO --since T`: score completion configurations (base model, + retrieval,
 + a LoRA trained up to T, + both) on the lines the commits after T add.
 
-The trainer's evaluation package is imported inside `run` (it pulls numpy and the
-trainer's modules); this module only resolves the model and renders the progress.
+The tasks complete through the server's own pipeline (`served_completer`). The trainer's
+evaluation package is imported inside `run` (it pulls numpy and the trainer's modules);
+this module only resolves the model and renders the progress.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def _default_model() -> Path:
 def run(args: argparse.Namespace) -> int:
     from mochi.rag.types import Progress
     from mochi.server.cli.progress_bar import ProgressBar
+    from mochi.server.cli.served_completer import open_served_completer
     from mochi.trainer.evaluation import (
         DecodingSettings,
         EvalError,
@@ -75,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
         run_evaluation,
     )
     from mochi.trainer.evaluation.git_history import require_repository, resolve_commit
-    from mochi.trainer.evaluation.model_session import open_model_completer
     from mochi.trainer.evaluation.report_markdown import subset_table
 
     try:
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = run_evaluation(
                 spec,
-                lambda s, r: open_model_completer(s, r, progress=progress),
+                lambda s, r: open_served_completer(s, r, progress=progress),
                 progress=progress,
             )
         except EvalError as exc:

@@ -1,3 +1,3 @@
-from mochi.server.routing.router import ExpertRouter, RuleRouter
+from mochi.server.routing.router import NO_EXPERT, ExpertRouter, RuleRouter
 
-__all__ = ["ExpertRouter", "RuleRouter"]
+__all__ = ["NO_EXPERT", "ExpertRouter", "RuleRouter"]

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol
 
+NO_EXPERT = "none"  # pinned: the base model answers, whatever adapters are loaded
+
 
 class ExpertRouter(Protocol):
     def choose(self, path: str, language: str, available: Sequence[str]) -> str | None:
@@ -14,15 +16,17 @@ class ExpertRouter(Protocol):
         ...
 
     def select(self, name: str | None) -> None:
-        """Pin one expert (mochi.selectExpert); None returns to automatic choice."""
+        """Pin one expert (mochi.selectExpert), or NO_EXPERT for the base model; None
+        returns to automatic choice."""
         ...
 
     def selected(self) -> str | None: ...
 
 
 class RuleRouter:
-    """Pinned expert first; else the first rule whose glob matches the path; else an
-    expert named after the language; else the one named "default"; else the base."""
+    """Pinned expert first (NO_EXPERT: the base); else the first rule whose glob matches the
+    path; else an expert named after the language; else the one named "default"; else the
+    base."""
 
     def __init__(self, rules: Sequence[tuple[str, str]] = (), pinned: str | None = None) -> None:
         self._rules = list(rules)
@@ -38,6 +42,8 @@ class RuleRouter:
 
     def choose(self, path: str, language: str, available: Sequence[str]) -> str | None:
         pinned = self._pinned
+        if pinned == NO_EXPERT:
+            return None
         if pinned is not None and pinned in available:
             return pinned
         for glob, expert in self._rules:

@@ -2,8 +2,9 @@
 
 The index and any training see the repository as of a cut commit; the tasks are the
 worthwhile lines of the commits after it. `metrics` and `bootstrap` are pure and shared
-with the trainer's eval gate. Nothing heavy is imported here: torch, transformers and
-peft load inside `transformers_model` and `adapter_at_cut` only.
+with the trainer's eval gate. The completions come from the language server's own
+pipeline, composed by the `mochi eval` command (`Completer`). Nothing heavy is imported
+here: torch, transformers and peft load inside `adapter_at_cut` only.
 """
 
 from mochi.trainer.evaluation.bootstrap import (
@@ -12,7 +13,7 @@ from mochi.trainer.evaluation.bootstrap import (
     bootstrap_paired_difference,
     bootstrap_ratio,
 )
-from mochi.trainer.evaluation.completer import Completer, LineModel, PromptCompleter
+from mochi.trainer.evaluation.completer import Completer, ContextSource
 from mochi.trainer.evaluation.configurations import (
     BASE,
     CONFIGURATIONS,
@@ -39,12 +40,11 @@ __all__ = [
     "CONFIGURATIONS",
     "Completer",
     "Configuration",
+    "ContextSource",
     "DecodingSettings",
     "Estimate",
     "EvalError",
-    "LineModel",
     "LineScores",
-    "PromptCompleter",
     "RunSpec",
     "Task",
     "TaskOptions",

@@ -1,40 +1,51 @@
-"""The composition root of a run: the worktree and index at the cut, the adapter, the
-model and the completer over them, opened together and closed together."""
+"""What a run's completer needs of the repository at the cut: the index (for the retrieval
+configurations) and the adapter (for the lora ones), opened together and closed together.
+
+The completer itself is composed where the language server's pipeline is visible (the
+`mochi eval` command): the trainer measures what the server serves, without importing it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from mochi.rag.prompting.retrieved import ContextBuilder
-from mochi.rag.protocols import Embedder
+from mochi.rag.protocols import Embedder, Retriever
 from mochi.rag.types import Progress
 from mochi.trainer.evaluation.adapter_at_cut import adapter_at_cut
-from mochi.trainer.evaluation.completer import Completer, PromptCompleter
 from mochi.trainer.evaluation.index_at_cut import open_index_at_cut
 from mochi.trainer.evaluation.run_spec import RunSpec
 from mochi.trainer.evaluation.run_state import PreparedRun
 from mochi.trainer.evaluation.snapshot import worktree_at
-from mochi.trainer.evaluation.transformers_model import TransformersLineModel
 
 ProgressFn = Callable[[str, int, int], None]
 WORKTREE_DIR = "worktree"
 RAG_DIR = "rag"
 
 
+@dataclass(frozen=True)
+class RunInputs:
+    retriever: Retriever | None  # the index at the cut; None when no configuration needs it
+    adapter_dir: Path | None  # the LoRA of the lora configurations
+
+
 @contextmanager
-def open_model_completer(
+def open_run_inputs(
     spec: RunSpec,
     run: PreparedRun,
     *,
     embedder: Embedder | None = None,
     progress: ProgressFn | None = None,
-) -> Iterator[Completer]:
-    """A `PromptCompleter` over the transformers model (one base, the adapter switched per
-    configuration) and, when a configuration or the training needs it, the index."""
+) -> Iterator[RunInputs]:
+    """The index at the cut (built in the run folder, so a resumed run reuses it) when a
+    configuration retrieves or a LoRA is to be trained here (its retrieval-aware samples),
+    and the LoRA (given, or trained at the cut)."""
     train_here = spec.needs_adapter and spec.adapter_dir is None
     with ExitStack() as stack:
-        context = None
+        retriever = None
         if spec.needs_retrieval or train_here:
             worktree = stack.enter_context(
                 worktree_at(run.repo, run.since, spec.out / WORKTREE_DIR)
@@ -48,17 +59,9 @@ def open_model_completer(
                 worktree, spec.out / RAG_DIR, embedder=embedder, progress=on_index
             )
             stack.callback(index.close)
-            context = ContextBuilder(index.retriever, k=spec.decoding.retrieval_k)
-        adapter = (
-            adapter_at_cut(spec, run, context=context, progress=progress)
-            if spec.needs_adapter
-            else None
-        )
-        model = TransformersLineModel(
-            spec.model_dir,
-            adapter_dir=adapter,
-            dtype=spec.decoding.dtype,
-            seed=spec.seed,
-            token_healing=spec.decoding.token_healing,
-        )
-        yield PromptCompleter(model, spec.decoding, context if spec.needs_retrieval else None)
+            retriever = index.retriever
+        adapter = None
+        if spec.needs_adapter:
+            context = ContextBuilder(retriever, k=spec.decoding.retrieval_k) if retriever else None
+            adapter = adapter_at_cut(spec, run, context=context, progress=progress)
+        yield RunInputs(retriever if spec.needs_retrieval else None, adapter)

@@ -1,0 +1,116 @@
+"""The server's completion pipeline as the trainer's `Completer`: `mochi eval` (and the
+daemon's eval gate) complete each task exactly as `mochi serve` answers an editor whose
+cursor stands at the start of the task's line — the server's context retrieval, prompt,
+router, generator and post-processing (`CompletionEngine`), in process, without LSP.
+
+This is a composition root: it may see both the language server and the trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mochi.rag.prompting.retrieved import ContextBuilder
+from mochi.rag.protocols import Embedder, Retriever
+from mochi.server.completion.engine import CompletionEngine, CursorRequest
+from mochi.server.config import CompletionConfig, MochiConfig
+from mochi.server.generation import CancelToken, Generator
+from mochi.server.routing import NO_EXPERT, RuleRouter
+from mochi.trainer.evaluation import Completer, Configuration, DecodingSettings, RunSpec, Task
+from mochi.trainer.evaluation.run_inputs import open_run_inputs
+from mochi.trainer.evaluation.run_state import PreparedRun
+
+ProgressFn = Callable[[str, int, int], None]
+# The name the training daemon publishes an adapter under; the server's router picks an
+# expert of this name when no rule or language names another.
+ADAPTER_NAME = "default"
+
+
+def cursor_at(task: Task) -> CursorRequest:
+    """The editor's view of a task: the file without the line, the cursor at its start."""
+    line = task.prefix.count("\n")
+    character = len(task.prefix) - (task.prefix.rfind("\n") + 1)
+    return CursorRequest(task.path, task.prefix + task.suffix, line, character)
+
+
+def completion_config(decoding: DecodingSettings) -> CompletionConfig:
+    """The server's completion settings for a run's decoding settings (one line each)."""
+    return CompletionConfig(
+        max_tokens=decoding.max_new_tokens,
+        multiline=False,
+        prompt_tokens=decoding.prompt_tokens,
+        context_tokens=decoding.context_tokens,
+        retrieval_k=decoding.retrieval_k,
+        token_healing=decoding.token_healing,
+    )
+
+
+class ServedCompleter:
+    """Implements `Completer`: one `CompletionEngine` per configuration over one generator.
+
+    A configuration without retrieval gets no context builder; one without the LoRA gets
+    a router pinned to the base model (`NO_EXPERT`); one with it gets the router as the
+    server builds it, which picks the adapter loaded as `ADAPTER_NAME`.
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        completion: CompletionConfig,
+        retriever: Retriever | None = None,
+    ) -> None:
+        self.generator = generator
+        self.completion = completion
+        self._context = (
+            ContextBuilder(retriever, completion.retrieval_k) if retriever is not None else None
+        )
+        self._engines: dict[str, CompletionEngine] = {}
+
+    def engine(self, config: Configuration) -> CompletionEngine:
+        engine = self._engines.get(config.name)
+        if engine is None:
+            if config.retrieval and self._context is None:
+                raise ValueError(f"configuration {config.name!r} needs the index")
+            if config.lora and ADAPTER_NAME not in self.generator.adapters():
+                raise ValueError(f"configuration {config.name!r} needs an adapter")
+            router = RuleRouter() if config.lora else RuleRouter(pinned=NO_EXPERT)
+            context = self._context if config.retrieval else None
+            engine = CompletionEngine(self.generator, router, self.completion, context)
+            self._engines[config.name] = engine
+        return engine
+
+    def complete(self, task: Task, config: Configuration) -> str:
+        suggestion = self.engine(config).complete(cursor_at(task), CancelToken())
+        return suggestion.text or ""
+
+
+def served_generator(model_dir: Path, adapter_dir: Path | None, dtype: str) -> Generator:
+    """The generator `mochi serve` would build for this model (and the adapter as a
+    configured expert), on the configured back end's defaults."""
+    from mochi.server.generation.factory import make_generator
+
+    config = MochiConfig()
+    config.model.name = str(model_dir)
+    config.model.dtype = dtype  # type: ignore[assignment]
+    if adapter_dir is not None:
+        config.model.adapters = {ADAPTER_NAME: str(adapter_dir)}
+    return make_generator(config, model_dir)
+
+
+@contextmanager
+def open_served_completer(
+    spec: RunSpec,
+    run: PreparedRun,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressFn | None = None,
+) -> Iterator[Completer]:
+    """The run's inputs at the cut (index, adapter) and the server's pipeline over them."""
+    with open_run_inputs(spec, run, embedder=embedder, progress=progress) as inputs:
+        generator = served_generator(spec.model_dir, inputs.adapter_dir, spec.decoding.dtype)
+        try:
+            yield ServedCompleter(generator, completion_config(spec.decoding), inputs.retriever)
+        finally:
+            generator.close()
