@@ -65,6 +65,8 @@ async def test_a_second_initialize_is_refused_and_the_session_is_kept(
     with pytest.raises(JsonRpcException) as raised:
         await client.initialize_async(again)
     assert raised.value.code == INVALID_REQUEST and "only once" in str(raised.value)
+    client.initialized(types.InitializedParams())  # a client may follow up regardless
+    await asyncio.sleep(2)
 
     status = await command(client, "mochi.status")
     assert status["workspace"] == str(root.resolve())
@@ -77,6 +79,8 @@ async def test_a_second_initialize_is_refused_and_the_session_is_kept(
         )
     )
     assert "mochi: Explain `only_in_the_buffer`" in [a.title for a in actions]
+    assert status["indexError"] is None and status["index"]["chunks"] > 0
+    assert not [m.message for m in client.messages if "index" in m.message]  # started once
 
 
 async def never_answer(client: LanguageClient, params: types.WorkDoneProgressCreateParams) -> None:

@@ -192,6 +192,8 @@ def register(server: MochiServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: MochiServer, params: types.InitializedParams) -> None:
+        if ls.state.startup is not None:  # sent again (after a refused initialize, say)
+            return
         connect_trainer(ls)
         # Tracked on the state so it is not garbage-collected mid-flight.
         ls.state.startup = asyncio.create_task(start_workspace(ls))
