@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import string
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,13 @@ def test_history_hides_secret_files_and_the_index_redacts_commit_subjects(
     assert token not in str(payloads) and plain not in str(payloads)
     assert report.secrets_redacted == 2 and report.redacted_examples == [f"git:{sha}"]
     assert "2 secrets redacted" in report.summary()
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["password=" * 25_000, "api_key = " * 25_000, 'token="' * 25_000, "the password for " * 15_000],
+)
+def test_a_line_of_thousands_of_secret_names_takes_linear_time(line: str) -> None:
+    started = time.perf_counter()
+    secret_filter().redact(line, "app.cfg")
+    assert time.perf_counter() - started < 10  # a quadratic scan takes minutes here

@@ -25,6 +25,7 @@ _BODY_LINE = re.compile(_LINE_AROUND.format(body=r"[A-Za-z0-9+/]{4,}={0,2}"))
 _HEADER_LINE = re.compile(r"""[ \t]*[+\- ]?[ \t]*["']?(?:Proc-Type|DEK-Info|Comment|Version):.*""")
 _RUN_LINE = re.compile(_LINE_AROUND.format(body=r"[A-Za-z0-9+/]{40,76}={0,2}"))
 _MIN_RUN = 3  # lines of one width
+_TAIL = 200  # a run's last line and the shorter line that may end the body
 _PUTTY = re.compile(r"Private-Lines:[ \t]*\d+")
 _PUTTY_MAC = re.compile(r"Private-MAC:[ \t]*[0-9a-fA-F]+")
 
@@ -39,11 +40,17 @@ def key_findings(text: str) -> Iterator[Finding]:
 
 def _pem_blocks(text: str) -> Iterator[Finding]:
     done = 0
+    end: re.Match[str] | None = None
+    searched = False
     for begin in _BEGIN.finditer(text):
         if begin.start() < done:
             continue
-        end = _END.search(text, begin.end(), begin.end() + _MAX_BLOCK)
-        done = end.end() if end is not None else _body_end(text, begin.end())
+        if not searched or (end is not None and end.start() < begin.end()):
+            end, searched = _END.search(text, begin.end()), True  # once per END, not per BEGIN
+        if end is not None and end.start() - begin.end() <= _MAX_BLOCK:
+            done = end.end()
+        else:
+            done = _body_end(text, begin.end())
         yield Finding(begin.start(), done, RULE)
 
 
@@ -54,9 +61,10 @@ def _putty_blocks(text: str) -> Iterator[Finding]:
         yield Finding(start.start(), stop, RULE)
 
 
-def _body_end(text: str, at: int) -> int:
+def _body_end(text: str, at: int, limit: int = _MAX_BLOCK) -> int:
     """The end of the key material that starts at `at`: the rest of that line (a JSON
-    value holds the whole key on it) and the lines after it that look like key lines."""
+    value holds the whole key on it) and the lines after it that look like key lines,
+    up to `limit` characters."""
     line_end = text.find("\n", at)
     if line_end < 0:
         return len(text)
@@ -64,6 +72,8 @@ def _body_end(text: str, at: int) -> int:
     while stop < len(text):
         nxt = text.find("\n", stop + 1)
         nxt = len(text) if nxt < 0 else nxt
+        if nxt - at > limit:
+            break
         line = text[stop + 1 : nxt]
         if not (_BODY_LINE.fullmatch(line) or _HEADER_LINE.fullmatch(line)):
             break
@@ -81,7 +91,9 @@ def _body_runs(text: str) -> Iterator[Finding]:
         match = _RUN_LINE.fullmatch(text, start, end) if _may_be_key_line(line) else None
         body = match.group(1) if match is not None else ""
         if match is not None and not body.islower() and not body.isupper():
-            if run and len(body) == len(run[-1].group(1)) and start == run[-1].end() + 1:
+            width = match.end(1) - start  # where the body ends: a diff mark may come first
+            last = run[-1] if run else None  # each run line is matched whole, from its start
+            if last and width == last.end(1) - last.start() and start == last.end() + 1:
                 run.append(match)
             else:
                 yield from _run_finding(text, run)
@@ -101,7 +113,7 @@ def _may_be_key_line(line: str) -> bool:
 def _run_finding(text: str, run: list[re.Match[str]]) -> Iterator[Finding]:
     if len(run) < _MIN_RUN or _in_public_block(text, run[0].start()):
         return
-    yield Finding(run[0].start(), _body_end(text, run[-1].start()), RULE)
+    yield Finding(run[0].start(), _body_end(text, run[-1].start(), limit=_TAIL), RULE)
 
 
 def _in_public_block(text: str, at: int) -> bool:

@@ -30,10 +30,11 @@ _ASSIGN = re.compile(
     (?:(?:[ \t]*:[ \t]*[A-Za-z_][\w\[\]., |]{0,40}?|[ \t]+(?:string|String|str|&str))
        (?=[ \t]*=[^=>]))?                                  # a type: `x: str = `, `x string =`
     [ \t]*(?P<op>:=|=>|\?=|=(?!=)|:(?!:)|,)[ \t]*
-    (?:[bBrRuUfF]{0,2}(?P<q>["'`])(?P<quoted>(?:\\.|[^\\\n])*?)(?P=q)
-      |(?P<bare>[^\s"'`,]+))""",
+    (?:[bBrRuUfF]{0,2}(?P<q>["'`])(?P<quoted>(?:\\.|[^\\\n]){0,2000}?)(?P=q)
+      |(?P<bare>[^\s"'`,]{1,400}))""",  # bounded: a line of 100k names stays linear
     re.X,
 )
+_BARE_RUN = re.compile(r"[^\s\"'`,]*")
 _XML = re.compile(r"<([\w.:-]{2,60})>([^<\n]{4,300})</\1>")
 _BARE_END = re.compile(r"[;&]\w+=|[;,)]+$")  # `Password=x;Server=y`, `?token=x&a=b`
 
@@ -114,7 +115,7 @@ def assignment_findings(
             strength = name_strength(text[start:end])
             if strength is None:
                 continue
-            found = _value_after(text, end, line_end, strength, mode)
+            found, seen = _value_after(text, end, line_end, strength, mode)
             if found is not None:
                 yield found
         if "</" in text[line_start:line_end]:
@@ -131,32 +132,37 @@ def _name_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _value_after(
     text: str, at: int, line_end: int, strength: Strength, mode: Mode
-) -> Finding | None:
+) -> tuple[Finding | None, int]:
+    """The finding in the value after the name ending at `at`, if any, and where the
+    value ends (names inside it are not looked at again)."""
     match = _ASSIGN.match(text, at, line_end)
     if match is None:
-        return None
+        return None, at
     if match.group("q") is not None:
         value, start = match.group("quoted"), match.start("quoted")
         # `("DB_PASSWORD", "…")`: a name and a value side by side, or a tuple of words
         listed = match.group("op") == ","
-        if listed and not match.group("close"):
-            return None
-        if listed and (is_wordy(value) or not is_secret_value(value, strength, prose=True)):
-            return None
-        return (
-            Finding(start, start + len(value), RULE) if is_secret_value(value, strength) else None
-        )
+        if listed and (
+            not match.group("close")
+            or is_wordy(value)
+            or not is_secret_value(value, strength, prose=True)
+        ):
+            return None, at
+        secret = is_secret_value(value, strength)
+        return (Finding(start, start + len(value), RULE) if secret else None), match.end()
     if mode == "code" or match.group("op") == ",":
-        return None  # in code an unquoted value is an expression
+        return None, at  # in code an unquoted value is an expression
     value, start = match.group("bare"), match.start("bare")
+    if len(value) == 400:  # longer than the pattern takes: the whole run is the value
+        value = _BARE_RUN.match(text, start, line_end).group()  # type: ignore[union-attr]
     cut = _BARE_END.search(value)
     value = value[: cut.start()] if cut is not None else value
-    after = text[start + len(value) : start + len(value) + 1]
-    if not value or after == "(" or is_reference(value):
-        return None
+    stop = start + len(value)
+    if not value or text[stop : stop + 1] == "(" or is_reference(value):
+        return None, stop
     if not is_secret_value(value, strength, prose=mode == "prose"):
-        return None
-    return Finding(start, start + len(value), RULE)
+        return None, stop
+    return Finding(start, stop, RULE), stop
 
 
 def _xml_findings(text: str, start: int, end: int) -> Iterator[Finding]:
