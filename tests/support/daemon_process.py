@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,9 @@ MOCHI = Path(sys.executable).parent / "mochi"
 
 
 class DaemonProcess:
-    def __init__(self, xdg: Path, model: Path, port: int) -> None:
+    def __init__(self, xdg: Path, model: Path, port: int, args: Sequence[str] = ()) -> None:
         self.xdg, self.model, self.port = xdg, model, port
+        self.args = list(args)  # more `mochi trainer serve` options
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
@@ -33,6 +35,7 @@ class DaemonProcess:
                 str(self.port),
                 "--base-model",
                 str(self.model),
+                *self.args,
             ],
             env=env,
             stdout=subprocess.DEVNULL,

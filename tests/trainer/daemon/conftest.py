@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import LiveDaemon, StepHandler, step_handlers
+from git_repo import GitRepo
 from live_daemon import serve_parts
 
 from mochi.trainer.daemon import DaemonConfig, DaemonParts, build_daemon
@@ -20,9 +21,8 @@ def step_handler() -> StepHandler:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    folder = tmp_path / "workspace"
-    folder.mkdir()
-    return folder
+    """A real (empty) git repository: the daemon refuses folders that are no project."""
+    return GitRepo.create(tmp_path / "workspace").root
 
 
 @pytest.fixture

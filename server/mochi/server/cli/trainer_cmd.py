@@ -1,6 +1,7 @@
 """`mochi trainer`: run the training daemon and talk to it.
 
 mochi trainer serve [--host] [--port] [--data-dir] [--base-model DIR] [--max-jobs-per-device N]
+                    [--max-body-bytes N] [--body-timeout S]
 mochi trainer submit {finetune,continual,build-dataset,eval} [--workspace .] [--adapter NAME]
                      [--param key=value ...] [--wait]
 mochi trainer jobs [--state STATE]
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mochi.server.cli.errors import CliError
 from mochi.trainer.protocol import DEFAULT_HOST, DEFAULT_PORT, JobKind, JobRequest, JobState
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 URL_ENV = "MOCHI_TRAINER_URL"
 TOKEN_ENV = "MOCHI_TRAINER_TOKEN"
+_T = TypeVar("_T")
 
 
 def register(commands: Any) -> None:
@@ -40,6 +42,12 @@ def register(commands: Any) -> None:
     serve.add_argument("--data-dir", default="", help="mochi data dir (default: XDG data dir)")
     serve.add_argument("--base-model", type=Path, help="default base model folder")
     serve.add_argument("--max-jobs-per-device", type=int, default=1, help="default 1")
+    serve.add_argument(
+        "--max-body-bytes", type=int, help="largest request body read (default 1 MiB; then 413)"
+    )
+    serve.add_argument(
+        "--body-timeout", type=float, help="seconds a request body may take (default 10; then 408)"
+    )
     serve.set_defaults(run=run_serve)
 
     submit = sub.add_parser("submit", help="queue a job")
@@ -89,23 +97,29 @@ def register(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from mochi.rag.paths import data_dir
-    from mochi.trainer.daemon.config import DaemonConfig
+    from mochi.trainer.daemon import config as daemon_config
     from mochi.trainer.daemon.serve import serve
 
     data = data_dir(args.data_dir)
     base_model = args.base_model.resolve() if args.base_model else _default_base_model(data)
     try:
-        config = DaemonConfig(
+        config = daemon_config.DaemonConfig(
             data_dir=data,
             host=args.host,
             port=args.port,
             base_model=base_model,
             max_jobs_per_device=args.max_jobs_per_device,
+            max_body_bytes=_given(args.max_body_bytes, daemon_config.MAX_BODY_BYTES),
+            body_timeout_seconds=_given(args.body_timeout, daemon_config.BODY_TIMEOUT_SECONDS),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     serve(config)
     return 0
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""`create_app(parts)`: the FastAPI app of one daemon, every route behind the token."""
+"""`create_app(parts)`: the FastAPI app of one daemon, every route behind the token and
+the body limits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.security import HTTPBearer
 
 from mochi.trainer.api.adapters_routes import adapters_router
 from mochi.trainer.api.auth import BearerTokenMiddleware
+from mochi.trainer.api.body_limits import BodyLimitMiddleware
 from mochi.trainer.api.jobs_routes import jobs_router
 from mochi.trainer.api.schemas import ERRORS
 from mochi.trainer.api.service_routes import service_router
@@ -28,6 +30,11 @@ def create_app(parts: DaemonParts) -> FastAPI:
     app.include_router(jobs_router(parts))
     app.include_router(adapters_router(parts.registry))
     app.include_router(service_router(parts))
-    app.add_middleware(BearerTokenMiddleware, token=parts.token)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=parts.config.max_body_bytes,
+        timeout=parts.config.body_timeout_seconds,
+    )
+    app.add_middleware(BearerTokenMiddleware, token=parts.token)  # the outer one: first
     app.state.parts = parts
     return app

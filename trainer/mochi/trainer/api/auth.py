@@ -4,9 +4,10 @@ no route can be added without it."""
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mochi.trainer.api.error_response import send_error
 
 
 class BearerTokenMiddleware:
@@ -32,16 +33,6 @@ class BearerTokenMiddleware:
             await send({"type": "websocket.close", "code": 1008})
             return
         detail = "missing bearer token" if not given else "wrong bearer token"
-        body = json.dumps({"detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="mochi-trainer"'),
-                ],
-            }
+        await send_error(
+            send, 401, detail, [(b"www-authenticate", b'Bearer realm="mochi-trainer"')]
         )
-        await send({"type": "http.response.body", "body": body})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mochi.trainer.api.workspace import resolve_workspace
 from mochi.trainer.protocol import AdapterView, JobKind, JobRequest, JobState, JobView
 from mochi.trainer.registry.store import ADAPTER_NAME
 
@@ -15,25 +15,17 @@ class JobRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: JobKind
-    workspace: str = Field(description="absolute path of the repository on the daemon's machine")
+    workspace: str = Field(
+        description="absolute path of a git repository or project folder on the daemon's "
+        "machine (stored resolved; `/` and folders that are neither are refused)"
+    )
     adapter: str = Field(default="default", pattern=ADAPTER_NAME.pattern)
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("workspace")
     @classmethod
-    def _existing_folder(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        path = Path(value)
-        if not path.is_absolute():
-            raise ValueError("must be an absolute path")
-        try:
-            exists = path.is_dir()
-        except OSError:
-            exists = False
-        if not exists:
-            raise ValueError(f"{value} is not a folder on the daemon's machine")
-        return value
+    def _project_folder(cls, value: str) -> str:
+        return resolve_workspace(value)
 
     def to_request(self) -> JobRequest:
         return JobRequest(self.kind, self.workspace, self.adapter, dict(self.params))
@@ -98,6 +90,8 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
+    408: {"model": ErrorOut, "description": "the request body did not arrive in time"},
+    413: {"model": ErrorOut, "description": "the request body is over the daemon's limit"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such job or adapter"},

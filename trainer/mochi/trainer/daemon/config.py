@@ -7,6 +7,9 @@ from pathlib import Path
 
 from mochi.trainer.protocol import DEFAULT_HOST, DEFAULT_PORT
 
+MAX_BODY_BYTES = 1024 * 1024  # job requests are a few hundred bytes of JSON
+BODY_TIMEOUT_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class DaemonConfig:
@@ -21,6 +24,14 @@ class DaemonConfig:
         default=None, metadata={"help": "'cpu' / 'cuda:N' to use; None = detect"}
     )
     poll_seconds: float = field(default=0.2, metadata={"help": "queue and SSE poll interval"})
+    max_body_bytes: int = field(
+        default=MAX_BODY_BYTES,
+        metadata={"help": "largest request body read; a larger one is answered 413"},
+    )
+    body_timeout_seconds: float = field(
+        default=BODY_TIMEOUT_SECONDS,
+        metadata={"help": "time a request's body has to arrive; then it is answered 408"},
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -31,6 +42,12 @@ class DaemonConfig:
             )
         if self.poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be positive, not {self.poll_seconds}")
+        if self.max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be at least 1, not {self.max_body_bytes}")
+        if self.body_timeout_seconds <= 0:
+            raise ValueError(
+                f"body_timeout_seconds must be positive, not {self.body_timeout_seconds}"
+            )
         if self.base_model is not None and not (self.base_model / "config.json").is_file():
             raise ValueError(f"base_model {self.base_model} is not a model folder (no config.json)")
 
