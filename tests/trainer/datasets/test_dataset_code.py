@@ -97,10 +97,11 @@ def test_fim_rate_decides_between_fim_and_prefix_only_prompts(dataset_repo: Data
     for sample in none.train:
         assert not any(t in sample.prompt for t in (QWEN.prefix, QWEN.suffix, QWEN.middle))
         assert sample.kind == "fim" and sample.prompt.startswith(path_line(sample.path))
-        # prefix-only: the prompt ends where the middle starts
+        # prefix-only: the prompt ends where the middle starts, and the middle is a
+        # continuation (the file goes on): no EOS
         text = (dataset_repo.root / sample.path).read_text()
-        region = sample.prompt[len(path_line(sample.path)) :] + sample.completion[: -len(EOS)]
-        assert region in text
+        region = sample.prompt[len(path_line(sample.path)) :] + sample.completion
+        assert region in text and not sample.completion.endswith(EOS)
 
 
 class OtherFileRetriever:
@@ -158,7 +159,7 @@ def test_docstring_pairs_prompt_with_signature_and_docs_complete_with_the_body(
     docs = {s.completion: s for s in built.train if s.kind == "doc-to-code"}
     volume = docs[
         "    cubed = radius * radius * radius\n    scaled = 4.0 * cubed / 3.0\n"
-        f"    return math.pi * scaled\n{EOS}"
+        "    return math.pi * scaled\n"
     ]
     head = GEOMETRY_V2[: GEOMETRY_V2.index("    cubed = radius")]
     assert volume.prompt == f"# pkg/geometry.py\n{head}"
@@ -168,7 +169,7 @@ def test_docstring_pairs_prompt_with_signature_and_docs_complete_with_the_body(
     subtract = [s for s in docs.values() if "subtract" in s.prompt.splitlines()[-1]]
     assert len(subtract) == 1  # JS: a doc comment above the function
     assert subtract[0].prompt.endswith("/** Subtract b from a. */\nfunction subtract(a, b) {\n")
-    assert subtract[0].completion == f"  const difference = a - b;\n  return difference;\n}}\n{EOS}"
+    assert subtract[0].completion == "  const difference = a - b;\n  return difference;\n}\n"
     assert not any("norm" in s.prompt.splitlines()[-1] for s in docs.values())  # undocumented
     assert all(QWEN.middle not in s.prompt for s in docs.values())
     with pytest.raises(DatasetError, match="nothing to train on"):
@@ -184,3 +185,23 @@ def test_same_seed_same_dataset_other_seed_other_choices(dataset_repo: DatasetRe
         for s in range(3)
     }
     assert len(others) > 1
+
+
+def test_file_windows_cover_every_line_of_each_code_file_once(dataset_repo: DatasetRepo) -> None:
+    built = build(dataset_repo, file_window_lines=3, samples_per_unit=0, docstring_pairs=False)
+    windows = [s for s in built.train if s.kind == "file"]
+    assert windows and len(windows) == len(built.train)
+    by_path: dict[str, str] = {}
+    for sample in windows:
+        assert sample.prompt == path_line(sample.path)  # the server's path line, no FIM
+        assert not sample.completion.endswith(EOS)  # the file goes on
+        assert len(sample.completion.splitlines()) <= 3
+        by_path[sample.path] = by_path.get(sample.path, "") + sample.completion
+    for path, text in by_path.items():  # in order, nothing left out, nothing twice
+        source = (dataset_repo.root / path).read_text()
+        if "AKIA" in source:  # the window that shows the planted key is dropped
+            assert "AKIA" not in text and text != source
+        else:
+            assert text == source
+    assert "pkg/geometry.py" in by_path
+    assert not [s for s in build(dataset_repo, samples_per_unit=1).train if s.kind == "file"]

@@ -1,5 +1,5 @@
 """Training samples from a git repository: code (FIM, with and without retrieved
-context; documented function -> body), history (commit <-> diff) and optional Q/A;
+context; documented function -> body; optionally the files as plain text), history (commit <-> diff) and optional Q/A;
 secrets filtered with the index's rules, duplicates removed, split, described by a card.
 """
 
@@ -22,6 +22,7 @@ from mochi.trainer.datasets.code_samples import (
     Renderer,
     doc_sample,
     file_lines,
+    file_window_samples,
     fim_sample,
     pick_middles,
     unit_rng,
@@ -80,6 +81,7 @@ class _Build:
             if changed is not None and not wanted:
                 continue
             lines = file_lines(file.text)
+            out += self._windows(file, lines, origin, wanted)
             for unit in self._clean_units(file):
                 if wanted is not None and not any(unit.first <= n <= unit.last for n in wanted):
                     continue
@@ -93,6 +95,22 @@ class _Build:
                         out.append((doc, unit.key))
                 self.qa_units.append((unit, file.language))
         self.notify("files", len(files), len(files))
+        return out
+
+    def _windows(
+        self, file: SourceFile, lines: list[str], origin: Origin, wanted: set[int] | None
+    ) -> list[Tagged]:
+        """The file's plain-text windows (all in one split group: the file), those with a
+        changed line only when `wanted` is given; none that shows a secret."""
+        if self.spec.file_window_lines <= 0:
+            return []
+        out: list[Tagged] = []
+        for sample, first, last in file_window_samples(
+            self.render, file.path, file.language, lines, origin
+        ):
+            if wanted is not None and not any(first <= n <= last for n in wanted):
+                continue
+            out.append((sample, f"file:{file.path}"))
         return out
 
     def history(self, rev: str) -> list[Tagged]:

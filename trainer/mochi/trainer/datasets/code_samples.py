@@ -62,6 +62,8 @@ def fim_sample(
 
     With probability 1 - fim_rate the suffix is dropped (a prefix-only prompt); with
     probability context_rate a FIM sample carries the context the server would show.
+    A FIM middle ends with EOS (the template's end); a prefix-only one does not: the file
+    goes on after it, and a model taught to stop there stops where code continues.
     """
     spec = render.spec
     use_fim = rng.random() < spec.fim_rate
@@ -82,9 +84,10 @@ def fim_sample(
         snippets=snippets,
         fim_template=render.fim_template,
     )
+    is_fim = use_fim and render.fim_template is not None
     return Sample(
         prompt=prompt.text,
-        completion=middle + render.eos,
+        completion=middle + (render.eos if is_fim else ""),
         kind="fim-context" if snippets else "fim",
         path=unit.path,
         commit=origin.commit,
@@ -95,7 +98,8 @@ def fim_sample(
 def doc_sample(
     render: Renderer, unit: CodeUnit, language: str, lines: list[str], origin: Origin
 ) -> Sample | None:
-    """The file up to the signature and its docs -> the body; None when undocumented."""
+    """The file up to the signature and its docs -> the body (a continuation: no EOS);
+    None when undocumented."""
     if unit.doc_end <= 0:
         return None
     body = "".join(lines[unit.doc_end : unit.body_last])
@@ -112,9 +116,30 @@ def doc_sample(
     )
     return Sample(
         prompt=prompt.text,
-        completion=body + render.eos,
+        completion=body,
         kind="doc-to-code",
         path=unit.path,
         commit=origin.commit,
         time=origin.time,
     )
+
+
+def file_window_samples(
+    render: Renderer, path: str, language: str, lines: list[str], origin: Origin
+) -> list[tuple[Sample, int, int]]:
+    """The file as plain text in windows of `spec.file_window_lines` lines, each after the
+    server's path line, the loss on every token (the whole window is the completion); with
+    each window its first and last line (1-based). The cheapest way to teach a model a
+    repository: every token of the code is a training target."""
+    size = render.spec.file_window_lines
+    head = build_prompt(
+        prefix="", suffix="", path=path, language=language, fim_template=None
+    ).text
+    out: list[tuple[Sample, int, int]] = []
+    for start in range(0, len(lines), size):
+        window = "".join(lines[start : start + size])
+        if not window.strip():
+            continue
+        sample = Sample(head, window, "file", path, origin.commit, origin.time)
+        out.append((sample, start + 1, min(len(lines), start + size)))
+    return out

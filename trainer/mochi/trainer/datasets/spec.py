@@ -9,7 +9,7 @@ from mochi.rag.prompting import ContextSnippet
 from mochi.trainer.samples import Sample
 
 SPLITS = ("random", "time")
-KINDS = ("fim", "fim-context", "doc-to-code", "commit-to-diff", "diff-to-commit", "qa")
+KINDS = ("fim", "fim-context", "doc-to-code", "file", "commit-to-diff", "diff-to-commit", "qa")
 
 
 def _check_share(name: str, value: float, *, upper_open: bool = False) -> None:
@@ -48,6 +48,13 @@ class DatasetSpec:
     )
     samples_per_unit: int = field(
         default=2, metadata={"help": "FIM samples drawn from each function, method or class."}
+    )
+    file_window_lines: int = field(
+        default=0,
+        metadata={
+            "help": "Also train on each code file as plain text, in windows of this many "
+            "lines, with the loss on every token (0 = off)."
+        },
     )
     docstring_pairs: bool = field(
         default=True, metadata={"help": "Documented function -> its body samples."}
@@ -98,6 +105,7 @@ class DatasetSpec:
         _check_at_least("max_suffix_lines", self.max_suffix_lines, 1)
         _check_at_least("max_middle_lines", self.max_middle_lines, 1)
         _check_at_least("samples_per_unit", self.samples_per_unit, 0)
+        _check_at_least("file_window_lines", self.file_window_lines, 0)
         _check_at_least("max_commits", self.max_commits, 0)
         _check_at_least("max_diff_chars", self.max_diff_chars, 100)
         _check_at_least("qa_max_units", self.qa_max_units, 0)
