@@ -1,6 +1,7 @@
 """Training samples from a git repository: code (FIM, with and without retrieved
-context; documented function -> body; optionally the files as plain text), history (commit <-> diff) and optional Q/A;
-secrets filtered with the index's rules, duplicates removed, split, described by a card.
+context; documented function -> body; optionally the files as plain text), history
+(commit <-> diff) and optional Q/A; secrets filtered with the index's rules, duplicates
+removed, split, described by a card.
 """
 
 from __future__ import annotations
