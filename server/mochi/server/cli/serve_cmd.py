@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     address = parse_host_port(args.tcp) if args.tcp else None
     server = create_server(default_services())
     if address is not None:
-        server.start_tcp(*address)  # `exit` ends the process from inside
-        return 0
-    server.start_io(sys.stdin.buffer, _reserve_stdout_for_lsp())
+        server.start_tcp(*address)
+    else:
+        server.start_io(sys.stdin.buffer, _reserve_stdout_for_lsp())
     return server.exit_code  # LSP: 0 after `shutdown`, 1 for `exit` without it

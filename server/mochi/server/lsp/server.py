@@ -64,23 +64,31 @@ class MochiServer(LanguageServer):
         except BrokenPipeError:
             log.error("the client closed the connection; shutting down")
         except SystemExit as exc:  # the `exit` notification
-            self.exit_code = exc.code if isinstance(exc.code, int) else 1
+            self._exited(exc)
         except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()
 
+    def _exited(self, exc: SystemExit) -> None:
+        self.exit_code = exc.code if isinstance(exc.code, int) else 1
+
     def shutdown(self) -> None:
         super().shutdown()  # type: ignore[no-untyped-call]  # pygls is not annotated here
 
     def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client on host:port; `exit` ends the process (SystemExit)."""
+        """Serve one client on host:port until `exit` or the end of its connection;
+        `exit_code` is then set as for stdio."""
         self._stop_event = stop = threading.Event()
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.protocol.set_writer(writer)
-            await pump(self.protocol, lambda: reader.read(CHUNK), stop)
-            self.shutdown()
+            try:
+                await pump(self.protocol, lambda: reader.read(CHUNK), stop)
+            except SystemExit as exc:  # the `exit` notification
+                self._exited(exc)
+            finally:
+                self.shutdown()  # closes the listener too: `listen` returns
 
         async def listen() -> None:
             self._server = await asyncio.start_server(connection, host, port)
