@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import LiveDaemon, StepHandler, step_handlers
+from daemon_helpers import LiveDaemon, StepHandler, free_port, step_handlers
+from daemon_process import DaemonProcess
 from git_repo import GitRepo
 from live_daemon import serve_parts
 
@@ -39,3 +40,14 @@ def live_daemon(parts: DaemonParts) -> Iterator[LiveDaemon]:
     """The daemon's app served by uvicorn in a thread (runner started)."""
     with serve_parts(parts) as live:
         yield live
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, tiny_model_dir: Path) -> Iterator[DaemonProcess]:
+    """`mochi trainer serve` as users run it, in its own data dir; not started yet (the
+    test starts and stops it), killed after the test."""
+    xdg = tmp_path / "xdg"
+    xdg.mkdir()
+    process = DaemonProcess(xdg, tiny_model_dir, free_port())
+    yield process
+    process.kill()

@@ -143,9 +143,10 @@ def test_health_and_a_restart_resumes_a_running_job(
     view, _ = parts.store.submit(JobRequest(JobKind.FINETUNE, str(workspace)))
     parts.start()
     wait_for(lambda: parts.store.get(view.id).state == JobState.RUNNING)
-    parts.runner.stop()  # like a crash: the job stays RUNNING in the queue
-    assert parts.store.get(view.id).state == JobState.RUNNING
+    assert parts.runner.stop() == []  # the job stopped at its next step: back in the queue
+    stopped = parts.store.get_stored(view.id)
+    assert stopped.view.state == JobState.QUEUED and stopped.resume
     step_handler.release.set()
-    assert parts.start() == [view.id]
+    assert parts.start() == []  # nothing left RUNNING for recover() to requeue
     wait_for(lambda: parts.store.get(view.id).state == JobState.SUCCEEDED)
     assert parts.store.get(view.id).result["resumed"] is True

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from code_repo import make_code_repo
-from daemon_helpers import free_port, wait_for
+from daemon_helpers import wait_for
 from daemon_process import DaemonProcess
 
 pytestmark = pytest.mark.slow
@@ -38,15 +37,6 @@ PARAMS = {
     },
     "gate_tolerance": 0.0,
 }
-
-
-@pytest.fixture
-def daemon(tmp_path: Path, tiny_model_dir: Path) -> Iterator[DaemonProcess]:
-    xdg = tmp_path / "xdg"
-    xdg.mkdir()
-    d = DaemonProcess(xdg, tiny_model_dir, free_port())
-    yield d
-    d.kill()
 
 
 def finished(http: httpx.Client, job_id: str) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """`mochi trainer`: run the training daemon and talk to it.
 
 mochi trainer serve [--host] [--port] [--data-dir] [--base-model DIR] [--max-jobs-per-device N]
-                    [--max-body-bytes N] [--body-timeout S]
+                    [--max-body-bytes N] [--body-timeout S] [--shutdown-timeout S]
 mochi trainer submit {finetune,continual,build-dataset,eval} [--workspace .] [--adapter NAME]
                      [--param key=value ...] [--wait]
 mochi trainer jobs [--state STATE]
@@ -47,6 +47,11 @@ def register(commands: Any) -> None:
     )
     serve.add_argument(
         "--body-timeout", type=float, help="seconds a request body may take (default 10; then 408)"
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        help="seconds SIGTERM/SIGINT waits for running jobs to checkpoint (default 30)",
     )
     serve.set_defaults(run=run_serve)
 
@@ -111,6 +116,9 @@ def run_serve(args: argparse.Namespace) -> int:
             max_jobs_per_device=args.max_jobs_per_device,
             max_body_bytes=_given(args.max_body_bytes, daemon_config.MAX_BODY_BYTES),
             body_timeout_seconds=_given(args.body_timeout, daemon_config.BODY_TIMEOUT_SECONDS),
+            shutdown_timeout_seconds=_given(
+                args.shutdown_timeout, daemon_config.SHUTDOWN_TIMEOUT_SECONDS
+            ),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None

@@ -9,6 +9,7 @@ from mochi.trainer.protocol import DEFAULT_HOST, DEFAULT_PORT
 
 MAX_BODY_BYTES = 1024 * 1024  # job requests are a few hundred bytes of JSON
 BODY_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class DaemonConfig:
         default=BODY_TIMEOUT_SECONDS,
         metadata={"help": "time a request's body has to arrive; then it is answered 408"},
     )
+    shutdown_timeout_seconds: float = field(
+        default=SHUTDOWN_TIMEOUT_SECONDS,
+        metadata={"help": "on SIGTERM/SIGINT, how long to wait for running jobs to stop"},
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -44,10 +49,9 @@ class DaemonConfig:
             raise ValueError(f"poll_seconds must be positive, not {self.poll_seconds}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, not {self.max_body_bytes}")
-        if self.body_timeout_seconds <= 0:
-            raise ValueError(
-                f"body_timeout_seconds must be positive, not {self.body_timeout_seconds}"
-            )
+        for name in ("body_timeout_seconds", "shutdown_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
         if self.base_model is not None and not (self.base_model / "config.json").is_file():
             raise ValueError(f"base_model {self.base_model} is not a model folder (no config.json)")
 

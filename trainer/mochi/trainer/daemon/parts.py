@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mochi.trainer.daemon.config import DaemonConfig
@@ -9,6 +10,7 @@ from mochi.trainer.daemon.metrics import DaemonMetrics
 from mochi.trainer.daemon.token import load_or_create_token
 from mochi.trainer.jobs.context import Handlers
 from mochi.trainer.jobs.handlers import HandlerEnv, default_handlers
+from mochi.trainer.jobs.private import private_dir
 from mochi.trainer.jobs.runner import Runner, RunnerConfig
 from mochi.trainer.jobs.store import JobStore
 from mochi.trainer.protocol import token_path
@@ -30,14 +32,19 @@ class DaemonParts:
         self.runner.start()
         return requeued
 
-    def stop(self) -> None:
-        self.runner.stop()
+    def stop(
+        self, timeout: float = 10.0, *, give_up: Callable[[], bool] | None = None
+    ) -> list[str]:
+        """Stop the runner (see `Runner.stop`) and close the queue; returns the ids of the
+        jobs that did not stop within `timeout` seconds."""
+        left = self.runner.stop(timeout, give_up=give_up)
         self.store.close()
+        return left
 
 
 def build_daemon(config: DaemonConfig, *, handlers: Handlers | None = None) -> DaemonParts:
     store = JobStore(config.queue_path)
-    registry = AdapterRegistry(config.adapters_dir)
+    registry = AdapterRegistry(private_dir(config.adapters_dir))
     metrics = DaemonMetrics(store)
     chosen = handlers or default_handlers(HandlerEnv(registry, config.base_model))
     runner = Runner(

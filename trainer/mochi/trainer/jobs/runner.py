@@ -15,6 +15,7 @@ from typing import Protocol
 from mochi.trainer.jobs.context import Handlers, JobContext
 from mochi.trainer.jobs.devices import detect_devices, release_device, use_device
 from mochi.trainer.jobs.errors import JobCancelled
+from mochi.trainer.jobs.private import private_dir
 from mochi.trainer.jobs.store import JobStore, StoredJob
 from mochi.trainer.protocol import JobProgress, JobState, JobView
 
@@ -78,24 +79,41 @@ class Runner:
     def start(self) -> None:
         if self._thread is not None:
             return
+        private_dir(self.config.jobs_dir)
         self._stop = threading.Event()  # a fresh one: workers of a previous run keep theirs
         self._thread = threading.Thread(target=self._dispatch_loop, name="mochi-jobs", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop dispatching and ask running jobs to stop; they stay RUNNING in the store, so
-        the next start requeues them with `resume` (as after a crash)."""
+    def request_stop(self) -> None:
+        """Stop dispatching; each running job's `should_cancel` answers True from now on, so
+        it stops at its next step (training checkpoints there) and goes back to the queue.
+        Returns at once and only sets a flag, so a signal handler may call it."""
         self._stop.set()
+
+    def stop(
+        self, timeout: float = 10.0, *, give_up: Callable[[], bool] | None = None
+    ) -> list[str]:
+        """`request_stop()`, then wait up to `timeout` seconds (less once `give_up()` says
+        so) for the jobs to stop. Returns the ids of the jobs still running: they stay
+        RUNNING in the store and the next start requeues them, as after a crash."""
+        self.request_stop()
         self._wake.set()
-        with self._lock:
-            for _, cancel in self._running.values():
-                cancel.set()
-            workers = list(self._workers)
+        deadline = time.monotonic() + timeout
+
+        def wait(thread: threading.Thread) -> None:
+            while thread.is_alive() and time.monotonic() < deadline:
+                if give_up is not None and give_up():
+                    return
+                thread.join(min(0.1, max(0.0, deadline - time.monotonic())))
+
         if self._thread is not None:
-            self._thread.join(timeout)
+            wait(self._thread)  # first: it may have started one more worker
             self._thread = None
+        with self._lock:
+            workers = list(self._workers)
         for worker in workers:
-            worker.join(timeout)
+            wait(worker)
+        return sorted(self.running())
 
     def wake(self) -> None:
         """Look at the queue now (after a submission)."""
@@ -172,7 +190,7 @@ class Runner:
         view = job.view
         workdir = self.config.jobs_dir / view.id
         try:
-            workdir.mkdir(parents=True, exist_ok=True)
+            private_dir(workdir)
             final = self._execute(job, device, cancel, stop, workdir)
             if final is not None:
                 if self.observer is not None:
@@ -200,7 +218,7 @@ class Runner:
         last_write = [0.0]
 
         def should_cancel() -> bool:
-            if cancel.is_set():
+            if cancel.is_set() or stop.is_set():
                 return True
             now = time.monotonic()
             if now - last_write[0] > 1.0:  # the flag may come from another process
@@ -229,7 +247,8 @@ class Runner:
             return self.store.finish(view.id, JobState.SUCCEEDED, result=result)
         except Exception as exc:
             if stop.is_set() and not self.store.cancel_requested(view.id):
-                log.info("job %s interrupted by shutdown; it resumes on the next start", view.id)
+                log.info("job %s stopped by the shutdown; it resumes on the next start", view.id)
+                self.store.requeue(view.id)
                 return None
             if cancel.is_set() or isinstance(exc, JobCancelled):
                 return self.store.finish(view.id, JobState.CANCELLED, error="cancelled")

@@ -2,13 +2,15 @@
 
 Every state change is one committed transaction, so a `kill -9` loses nothing: on the
 next start `recover()` puts the jobs a dead daemon left RUNNING back in the queue,
-marked `resume` (their workdir keeps the training checkpoint).
+marked `resume` (their workdir keeps the training checkpoint); a daemon that shuts down
+cleanly does the same itself with `requeue()`. The file, its -wal and -shm are 0600.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mochi.trainer.jobs.errors import JobNotFound
+from mochi.trainer.jobs.private import private_dir, private_files
 from mochi.trainer.protocol import JobKind, JobProgress, JobRequest, JobState, JobView
 
 _SCHEMA = """
@@ -45,6 +48,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
 """
+_REQUEUE = (
+    "UPDATE jobs SET state = ?, resume = 1, device = '', revision = revision + 1 WHERE id = ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +76,11 @@ class JobStore:
         self._local = threading.local()
         self._all: builtins.list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # SQLite gives its -wal and -shm files the mode of the database file.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._conn().executescript(_SCHEMA)
+        private_files(path, *(path.with_name(path.name + end) for end in ("-wal", "-shm")))
 
     # -- connections -------------------------------------------------------------------
 
@@ -245,6 +254,18 @@ class JobStore:
         )
         return bool(row and row[0])
 
+    def requeue(self, job_id: str) -> JobView:
+        """A RUNNING job the daemon's shutdown stopped goes back to QUEUED, marked
+        `resume`; a job in any other state is left as it is."""
+        with self._write() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row["state"] == JobState.RUNNING.value:
+                db.execute(_REQUEUE, (JobState.QUEUED.value, job_id))
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _stored(row).view
+
     def recover(self) -> builtins.list[str]:
         """On daemon start: RUNNING jobs of a dead daemon go back to QUEUED with `resume`
         set (or to CANCELLED if their cancel had been requested). Returns the requeued ids."""
@@ -262,11 +283,7 @@ class JobStore:
                         (JobState.CANCELLED.value, time.time(), row["id"]),
                     )
                 else:
-                    db.execute(
-                        "UPDATE jobs SET state = ?, resume = 1, device = '', "
-                        "revision = revision + 1 WHERE id = ?",
-                        (JobState.QUEUED.value, row["id"]),
-                    )
+                    db.execute(_REQUEUE, (JobState.QUEUED.value, row["id"]))
                     requeued.append(str(row["id"]))
         return requeued
 
