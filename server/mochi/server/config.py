@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mochi.rag.config import ConfigError, RagConfig, load_workspace_config
+from mochi.server.generation.token_memory import MemorySettings
 
 
 @dataclass
@@ -34,6 +35,13 @@ class CompletionConfig:
             "(transformers back end)."
         },
     )
+    memory: bool = field(
+        default=False,
+        metadata={
+            "help": "Mix the repository's token memory into each next-token choice "
+            "([memory]; transformers back end)."
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_tokens", "prompt_tokens", "retrieval_k"):
@@ -41,6 +49,35 @@ class CompletionConfig:
                 raise ConfigError(f"completion.{name}", "must be > 0")
         if self.context_tokens < 0:
             raise ConfigError("completion.context_tokens", "must be >= 0")
+
+
+@dataclass
+class MemoryConfig:
+    """The token memory (kNN-LM): the model's states over the repository's code."""
+
+    weight: float = field(
+        default=0.5, metadata={"help": "λ: the memory's share of each next-token choice."}
+    )
+    neighbours: int = field(default=32, metadata={"help": "Nearest states that vote (k)."})
+    temperature: float = field(
+        default=10.0, metadata={"help": "Of the softmax over minus the squared distances."}
+    )
+    window_tokens: int = field(
+        default=1024, metadata={"help": "Tokens the model reads at once when building it."}
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.weight <= 1.0:
+            raise ConfigError("memory.weight", "must be between 0 and 1")
+        if self.neighbours < 1:
+            raise ConfigError("memory.neighbours", "must be >= 1")
+        if self.temperature <= 0:
+            raise ConfigError("memory.temperature", "must be > 0")
+        if self.window_tokens < 16:
+            raise ConfigError("memory.window_tokens", "must be >= 16")
+
+    def settings(self) -> MemorySettings:
+        return MemorySettings(self.weight, self.neighbours, self.temperature)
 
 
 @dataclass
@@ -103,6 +140,7 @@ class TrainerConfig:
 class MochiConfig(RagConfig):
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     hover: HoverConfig = field(default_factory=HoverConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 

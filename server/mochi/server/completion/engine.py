@@ -98,6 +98,7 @@ class CompletionEngine:
                 adapter=adapter,
                 skip_leading_newlines=at_line_start(prefix),
                 heal=self.config.token_healing,
+                memory=self.config.memory,
             ),
             cancel,
         )

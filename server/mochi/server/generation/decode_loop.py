@@ -15,6 +15,8 @@ from mochi.server.generation.types import CancelToken, GenerationCancelled
 if TYPE_CHECKING:
     import torch
 
+    from mochi.server.generation.token_memory import LastHidden, MemoryMix
+
 
 @dataclass(slots=True)
 class KvState:
@@ -54,12 +56,16 @@ class DecodeLoop:
         device: str,
         forward_kwargs: dict[str, Any],
         set_decoding: Callable[[bool], None] | None = None,
+        memory: tuple[MemoryMix, LastHidden] | None = None,
     ) -> None:
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
         self._forward_kwargs = forward_kwargs  # e.g. {"logits_to_keep": 1}
         self._set_decoding = set_decoding or _no_switch  # called before prefill and decode
+        # The token memory and the hook that gives the state it is queried with: every
+        # next-token distribution is mixed with the memory's vote.
+        self._memory = memory
 
     def run(
         self,
@@ -150,6 +156,10 @@ class DecodeLoop:
         )
         state.token_ids.extend(ids)
         logits: torch.Tensor = out.logits[0, -1]
+        if self._memory is not None:
+            mix, hidden = self._memory
+            if hidden.value is not None:
+                logits = mix.mix(logits, hidden.value)
         return logits
 
 

@@ -20,6 +20,12 @@ from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
+from mochi.server.generation.token_memory import (
+    LastHidden,
+    MemoryMix,
+    ModelTokenEncoder,
+    model_identity,
+)
 from mochi.server.generation.torch_backend_deps import require_torch_backend
 from mochi.server.generation.types import (
     BackendHealth,
@@ -85,6 +91,10 @@ class TransformersGenerator:
         model.to(device)
         model.eval()
         self._config: Any = model.config
+        self._base: Any = model  # the transformers model (peft wraps it, in place)
+        self._last_hidden = LastHidden(model)
+        self._memory: MemoryMix | None = None
+        self._identity = ""  # model_identity(model_dir), read when a memory asks for it
         self._adapters = LoraAdapters(model, model_dir)
         for name, path in (adapters or {}).items():
             self._adapters.load(name, path)
@@ -127,7 +137,10 @@ class TransformersGenerator:
         return BackendHealth(
             BackendState.READY,
             f"{self._model_dir} on {self._device}",
-            extra={"cached_prompts": str(len(self._prefix_cache))},
+            extra={
+                "cached_prompts": str(len(self._prefix_cache)),
+                "memory_tokens": str(self.memory_size()),
+            },
         )
 
     def count_tokens(self, text: str) -> int:
@@ -138,6 +151,31 @@ class TransformersGenerator:
             self._ensure_open()
             self._adapters.load(name, path)
             self._prefix_cache.invalidate(name)
+
+    def token_encoder(self, window: int = 1024) -> ModelTokenEncoder:
+        """The base model's states for the token memory (`mochi.rag.memory.TokenEncoder`)."""
+        if not self._identity:
+            self._identity = model_identity(self._model_dir)
+
+        def decode(input_ids: Any) -> Any:
+            with self._adapters.active(None):
+                return self._base.get_decoder()(input_ids=input_ids).last_hidden_state
+
+        return ModelTokenEncoder(
+            decode, self._tokenizer, self._identity, self._lock, device=self._device, window=window
+        )
+
+    def use_memory(self, memory: MemoryMix | None) -> None:
+        """Requests with `memory=True` mix in this memory (None: none)."""
+        with self._lock:
+            self._memory = memory
+
+    def current_memory(self) -> MemoryMix | None:
+        return self._memory
+
+    def memory_size(self) -> int:
+        memory = self._memory
+        return memory.size if memory is not None else 0
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         if cancel.is_set():
@@ -167,15 +205,19 @@ class TransformersGenerator:
             started = time.perf_counter()
             if settings.max_new_tokens <= 0:
                 return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
+            memory = self._memory if request.memory else None
             return self._generate_locked(
-                request.adapter, prompt_ids, settings, cancel, started, healing
+                request.adapter, prompt_ids, settings, cancel, started, healing, memory
             )
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             self._prefix_cache.clear()
+            self._memory = None
+            self._last_hidden.close()
             self._adapters.model = None
+            self._base = None
 
     # -- internals ---------------------------------------------------------------------
 
@@ -187,6 +229,7 @@ class TransformersGenerator:
         cancel: CancelToken,
         started: float,
         healing: Healing | None = None,
+        memory: MemoryMix | None = None,
     ) -> GenerationResult:
         from transformers import DynamicCache
 
@@ -203,6 +246,7 @@ class TransformersGenerator:
                     self._device,
                     self._forward_kwargs,
                     self._set_decoding,
+                    (memory, self._last_hidden) if memory is not None else None,
                 )
                 decoded = loop.run(state, fed, settings, cancel, started, healing)
             keep = True

@@ -50,6 +50,9 @@ class GenerationRequest:
     # and the first generated token must extend its text. The transformers back end does
     # it; the vLLM back end sends the prompt as it is.
     heal: bool = False
+    # Mix the model's next-token distribution with the repository's token memory
+    # (`mochi.rag.memory`), when the back end has one (the transformers back end).
+    memory: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class WorkspaceState:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="mochi-index")
     )
     inflight: dict[str, CancelToken] = field(default_factory=dict)
+    # Set when the workspace closes: long background work (the token memory) stops.
+    stopping: threading.Event = field(default_factory=threading.Event)
     generator_ready: asyncio.Event = field(default_factory=asyncio.Event)
     index_ready: asyncio.Event = field(default_factory=asyncio.Event)
     startup: asyncio.Task[None] | None = None
@@ -98,6 +101,7 @@ class WorkspaceState:
         return await asyncio.get_running_loop().run_in_executor(self.index_pool, fn, *args)
 
     def close(self) -> None:
+        self.stopping.set()
         for task in self.background:
             task.cancel()
         for token in self.inflight.values():

@@ -65,6 +65,14 @@ def _require_index(ls: MochiServer) -> Any:
     return ls.state.index
 
 
+def _memory_tokens(ls: MochiServer) -> int:
+    """Tokens in the token memory the generator decodes with (0: none)."""
+    generator = ls.state.generator
+    if generator is None:
+        return 0
+    return int(generator.health().extra.get("memory_tokens", "0"))
+
+
 def register(server: MochiServer) -> None:
     @server.command("mochi.reindex")
     async def reindex(ls: MochiServer, *args: Any) -> dict[str, Any]:
@@ -97,6 +105,7 @@ def register(server: MochiServer) -> None:
             "backend": info.backend if info else state.config.model.backend,
             "modelError": state.generator_error or None,
             "modelHealth": state.generator.health().state.value if state.generator else None,
+            "memoryTokens": _memory_tokens(ls),
             "adapters": _adapters(ls),
             "expert": state.services.router.selected(),
             "trainer": trainer.value,

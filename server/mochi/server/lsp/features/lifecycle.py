@@ -17,6 +17,7 @@ from mochi.rag.config.loader import snake_case
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
 from mochi.server.lsp.features.training import load_trained_adapters
+from mochi.server.lsp.memory_upkeep import refresh_memory, refresh_memory_now
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 from mochi.server.trainer_client import NoTrainer
@@ -144,6 +145,7 @@ async def sync_index(server: MochiServer, title: str = "mochi: indexing") -> Ind
     )
     if server.state.engine is not None and server.state.engine.context is not None:
         server.state.engine.context.invalidate()
+    await refresh_memory(server)
     return report
 
 
@@ -158,6 +160,10 @@ def _start_watcher(server: MochiServer) -> None:
         engine = state.engine
         if engine is not None and engine.context is not None:
             engine.context.invalidate()
+        try:
+            refresh_memory_now(state, stopping=state.stopping)
+        except Exception:
+            log.warning("cannot update the token memory", exc_info=True)
 
     state.watcher = IndexWatcher(state.root, on_change, state.config.index.watch_debounce_ms)
     state.watcher.start()
@@ -177,6 +183,7 @@ async def start_workspace(server: MochiServer) -> None:
     await loading
     state.rebuild_engine()
     await load_trained_adapters(server)
+    await refresh_memory(server)
 
 
 def register(server: MochiServer) -> None:
@@ -215,8 +222,11 @@ def register(server: MochiServer) -> None:
             if ls.state.generator is not None:
                 ls.state.generator.close()
             await load_generator(ls)
+            await refresh_memory(ls)
         else:
             ls.state.rebuild_engine()
+            if (new.memory, new.completion.memory) != (old.memory, old.completion.memory):
+                await refresh_memory(ls)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: MochiServer, params: None) -> None:
