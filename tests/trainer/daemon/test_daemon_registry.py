@@ -127,3 +127,23 @@ def test_gate_publishes_when_not_worse_and_refuses_beyond_tolerance() -> None:
     assert not worse_em.publish and "exact match regressed" in worse_em.reason
     assert gate(EvalScores(9.0, 0.0, 10), None, 0.0).publish  # nothing in service yet
     assert not gate(EvalScores(float("nan"), 0.0, 0), current, 0.5).publish
+
+
+def test_with_held_out_commits_a_version_must_complete_their_lines_better() -> None:
+    from mochi.trainer.jobs.future_gate import FutureScores
+    from mochi.trainer.jobs.gate import FutureComparison
+
+    current = EvalScores(loss=2.0, next_line_em=0.5, count=10)
+
+    def versus(new: float, old: float) -> FutureComparison:
+        return FutureComparison(FutureScores(new, 0.1, 40), FutureScores(old, 0.1, 40), "v1")
+
+    better = gate(EvalScores(2.0, 0.5, 10), current, 0.02, future=versus(0.41, 0.40))
+    assert better.publish and "beats v1" in better.reason and "0.410 vs 0.400" in better.reason
+    level = gate(EvalScores(1.0, 0.9, 10), current, 0.02, future=versus(0.40, 0.40))
+    assert not level.publish and "does not beat v1" in level.reason  # held-out loss is not enough
+    first = gate(EvalScores(9.0, 0.0, 10), None, 0.0, future=versus(0.3, 0.2))
+    assert first.publish  # the first version must still beat the reference (the base)
+    assert not gate(EvalScores(9.0, 0.0, 10), None, 0.0, future=versus(0.2, 0.3)).publish
+    regressed = gate(EvalScores(2.5, 0.5, 10), current, 0.02, future=versus(0.5, 0.4))
+    assert not regressed.publish and "eval loss regressed" in regressed.reason

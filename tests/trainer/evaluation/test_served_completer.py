@@ -112,7 +112,9 @@ def test_retrieval_puts_the_snippets_first_and_lora_is_chosen_by_the_router() ->
         "# m.py\nimport os\n<|fim_suffix|>\nprint(x)\n<|fim_middle|>"
     )
     assert request.adapter == ADAPTER_NAME
-    assert retriever.queries == ["os"]
+    assert retriever.queries == [
+        "import os"
+    ]  # the lines before the cursor (names < 3 chars are not queried alone)
 
 
 def test_a_configuration_needs_what_it_uses() -> None:

@@ -9,6 +9,7 @@ this module only resolves the model and renders the progress.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--configs",
         default="base,retrieval,lora,retrieval+lora",
-        help="comma-separated: base, retrieval, lora, retrieval+lora (base is always scored)",
+        help="comma-separated: base, retrieval, lora, memory and their combinations with +, "
+        "e.g. retrieval+lora+memory (base is always scored)",
     )
     p.add_argument("--max-tasks", type=int, default=200, help="most tasks (default 200)")
     p.add_argument("--max-per-commit", type=int, default=10, help="most tasks from one commit")
@@ -43,12 +45,42 @@ def register(commands: Any) -> None:
     p.add_argument("--out", type=Path, help="run folder (default ./mochi-eval-<repo>-<since>)")
     p.add_argument("--model", type=Path, help="model folder (default: SmolLM2-135M)")
     p.add_argument("--adapter", type=Path, help="a ready LoRA for the lora configs")
-    p.add_argument("--train-steps", type=int, default=100, help="steps of the LoRA at --since")
+    p.add_argument(
+        "--train-steps",
+        type=int,
+        help="steps of the LoRA at --since (default: one pass over the repository)",
+    )
     p.add_argument("--max-new-tokens", type=int, default=48, help="per completion (default 48)")
     p.add_argument(
         "--no-token-healing",
         action="store_true",
         help="send the prompt as it is (the server's completion.token_healing = false)",
+    )
+    p.add_argument(
+        "--train-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a training parameter over mochi's recipe, e.g. learning_rate=1e-3 (repeatable)",
+    )
+    p.add_argument(
+        "--dataset-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dataset parameter over the recipe, e.g. file_window_lines=0 (repeatable)",
+    )
+    p.add_argument(
+        "--memory-weight", type=float, default=0.5, help="λ of the token memory (default 0.5)"
+    )
+    p.add_argument(
+        "--memory-neighbours", type=int, default=32, help="k of the token memory (default 32)"
+    )
+    p.add_argument(
+        "--memory-temperature",
+        type=float,
+        default=10.0,
+        help="softmax temperature of the token memory (default 10)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -62,6 +94,38 @@ def _default_model() -> Path:
         return default_model(ModelStore(data_dir()))
     except ModelStoreError as exc:
         raise CliError(str(exc)) from None
+
+
+def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
+    """KEY=VALUE pairs, each value read as JSON when it parses (1e-3, true, 40) and as
+    a string otherwise."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"{flag} takes KEY=VALUE, not {pair!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
+def _check_recipe(train: dict[str, Any], dataset: dict[str, Any]) -> None:
+    """Bad --train-param / --dataset-param values fail now, not after the index is built."""
+    from mochi.trainer.datasets.spec import DatasetSpec
+    from mochi.trainer.training.params import TrainParams
+    from mochi.trainer.training.recipe import with_recipe
+
+    merged_dataset, merged_train = with_recipe(dataset, train)
+    try:
+        TrainParams.from_dict(merged_train)
+    except (ValueError, TypeError) as exc:
+        raise CliError(f"--train-param: {exc}") from None
+    try:
+        DatasetSpec(**merged_dataset)
+    except (ValueError, TypeError) as exc:
+        raise CliError(f"--dataset-param: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,10 +153,17 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         decoding = DecodingSettings(
-            max_new_tokens=args.max_new_tokens, token_healing=not args.no_token_healing
+            max_new_tokens=args.max_new_tokens,
+            token_healing=not args.no_token_healing,
+            memory_weight=args.memory_weight,
+            memory_neighbours=args.memory_neighbours,
+            memory_temperature=args.memory_temperature,
         )
     except (EvalError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    train_params = _key_values(args.train_param, "--train-param")
+    dataset_params = _key_values(args.dataset_param, "--dataset-param")
+    _check_recipe(train_params, dataset_params)
     if args.adapter is not None and not (args.adapter / "adapter_config.json").is_file():
         raise CliError(f"{args.adapter} is not a LoRA adapter folder (no adapter_config.json)")
     if args.model is not None and not (args.model / "config.json").is_file():
@@ -116,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
             decoding=decoding,
             adapter_dir=args.adapter.expanduser().resolve() if args.adapter else None,
             train_steps=args.train_steps,
+            train_params=train_params,
+            dataset_params=dataset_params,
             command=shlex.join(["mochi", *sys.argv[1:]]),
         )
     except ValueError as exc:

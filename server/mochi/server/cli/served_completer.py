@@ -10,19 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from mochi.rag.prompting.retrieved import ContextBuilder
 from mochi.rag.protocols import Embedder, Retriever
+from mochi.rag.types import Progress
 from mochi.server.completion.engine import CompletionEngine, CursorRequest
-from mochi.server.config import CompletionConfig, MochiConfig
+from mochi.server.config import CompletionConfig, MemoryConfig, MochiConfig
 from mochi.server.generation import CancelToken, Generator
+from mochi.server.generation.token_memory import MemoryMix
+from mochi.server.memory.workspace_memory import build_memory, memory_backend
 from mochi.server.routing import NO_EXPERT, RuleRouter
 from mochi.trainer.evaluation import Completer, Configuration, DecodingSettings, RunSpec, Task
 from mochi.trainer.evaluation.run_inputs import open_run_inputs
 from mochi.trainer.evaluation.run_state import PreparedRun
 
 ProgressFn = Callable[[str, int, int], None]
+MEMORY_DIR = "memory"
 # The name the training daemon publishes an adapter under; the server's router picks an
 # expert of this name when no rule or language names another.
 ADAPTER_NAME = "default"
@@ -52,7 +57,8 @@ class ServedCompleter:
 
     A configuration without retrieval gets no context builder; one without the LoRA gets
     a router pinned to the base model (`NO_EXPERT`); one with it gets the router as the
-    server builds it, which picks the adapter loaded as `ADAPTER_NAME`.
+    server builds it, which picks the adapter loaded as `ADAPTER_NAME`; one with the
+    memory asks the generator to mix in the token memory it was given (`use_memory`).
     """
 
     def __init__(
@@ -77,7 +83,8 @@ class ServedCompleter:
                 raise ValueError(f"configuration {config.name!r} needs an adapter")
             router = RuleRouter() if config.lora else RuleRouter(pinned=NO_EXPERT)
             context = self._context if config.retrieval else None
-            engine = CompletionEngine(self.generator, router, self.completion, context)
+            settings = replace(self.completion, memory=config.memory)
+            engine = CompletionEngine(self.generator, router, settings, context)
             self._engines[config.name] = engine
         return engine
 
@@ -111,6 +118,49 @@ def open_served_completer(
     with open_run_inputs(spec, run, embedder=embedder, progress=progress) as inputs:
         generator = served_generator(spec.model_dir, inputs.adapter_dir, spec.decoding.dtype)
         try:
+            if inputs.worktree is not None:
+                memory = memory_at_cut(
+                    generator, inputs.worktree, spec.out, memory_config(spec.decoding), progress
+                )
+                memory_backend(generator).use_memory(memory)
             yield ServedCompleter(generator, completion_config(spec.decoding), inputs.retriever)
         finally:
             generator.close()
+
+
+def memory_config(decoding: DecodingSettings) -> MemoryConfig:
+    return MemoryConfig(
+        weight=decoding.memory_weight,
+        neighbours=decoding.memory_neighbours,
+        temperature=decoding.memory_temperature,
+    )
+
+
+def memory_at_cut(
+    generator: Generator,
+    worktree: Path,
+    out: Path,
+    config: MemoryConfig,
+    progress: ProgressFn | None,
+) -> MemoryMix:
+    """The token memory of the tree at the cut, kept in the run folder (a resumed run
+    reads it back), built as the language server builds a workspace's memory."""
+
+    def report(p: Progress) -> None:
+        if progress is not None:
+            progress(f"memory: {p.stage}", p.done, p.total)
+
+    memory, _ = build_memory(generator, worktree, out / MEMORY_DIR, MemoryConfig(), progress=report)
+    return memory
+
+
+@contextmanager
+def open_version_completer(model_dir: Path, adapter_dir: Path | None) -> Iterator[Completer]:
+    """The daemon's `VersionCompleters`: the served pipeline over the base model and one
+    adapter version, at the server's default completion settings (the gate compares the
+    adapters, so no index is opened: both versions see the same prompts)."""
+    generator = served_generator(model_dir, adapter_dir, DecodingSettings().dtype)
+    try:
+        yield ServedCompleter(generator, completion_config(DecodingSettings()))
+    finally:
+        generator.close()

@@ -102,6 +102,7 @@ def register(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from mochi.rag.paths import data_dir
+    from mochi.server.cli.served_completer import open_version_completer
     from mochi.trainer.daemon import config as daemon_config
     from mochi.trainer.daemon.serve import serve
 
@@ -122,7 +123,8 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    serve(config)
+    # The gate scores versions through the language server's own completion pipeline.
+    serve(config, completers=open_version_completer)
     return 0
 
 

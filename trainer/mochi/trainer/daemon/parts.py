@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mochi.trainer.daemon.config import DaemonConfig
 from mochi.trainer.daemon.metrics import DaemonMetrics
@@ -15,6 +16,9 @@ from mochi.trainer.jobs.runner import Runner, RunnerConfig
 from mochi.trainer.jobs.store import JobStore
 from mochi.trainer.protocol import token_path
 from mochi.trainer.registry import AdapterRegistry
+
+if TYPE_CHECKING:
+    from mochi.trainer.jobs.future_gate import VersionCompleters
 
 
 @dataclass
@@ -42,11 +46,19 @@ class DaemonParts:
         return left
 
 
-def build_daemon(config: DaemonConfig, *, handlers: Handlers | None = None) -> DaemonParts:
+def build_daemon(
+    config: DaemonConfig,
+    *,
+    handlers: Handlers | None = None,
+    completers: VersionCompleters | None = None,
+) -> DaemonParts:
+    """`completers`: the language server's completion pipeline, which the eval gate
+    scores versions with on held-out commits (`mochi trainer serve` passes it; without
+    it the gate compares held-out samples only)."""
     store = JobStore(config.queue_path)
     registry = AdapterRegistry(private_dir(config.adapters_dir))
     metrics = DaemonMetrics(store)
-    chosen = handlers or default_handlers(HandlerEnv(registry, config.base_model))
+    chosen = handlers or default_handlers(HandlerEnv(registry, config.base_model, completers))
     runner = Runner(
         store,
         chosen,

@@ -7,17 +7,25 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mochi.trainer.daemon.config import DaemonConfig
 from mochi.trainer.daemon.parts import DaemonParts, build_daemon
 from mochi.trainer.jobs.private import PRIVATE_UMASK
 from mochi.trainer.protocol import token_path
 
+if TYPE_CHECKING:
+    from mochi.trainer.jobs.future_gate import VersionCompleters
+
 log = logging.getLogger(__name__)
 
 
-def serve(config: DaemonConfig, *, out: TextIO = sys.stderr) -> None:
+def serve(
+    config: DaemonConfig,
+    *,
+    out: TextIO = sys.stderr,
+    completers: VersionCompleters | None = None,
+) -> None:
     """Blocks until SIGTERM or SIGINT. Then running jobs stop at their next step (training
     writes a checkpoint there) and go back to the queue, to resume on the next start; it
     waits at most `config.shutdown_timeout_seconds` for them (a second signal: not at all).
@@ -34,7 +42,7 @@ def serve(config: DaemonConfig, *, out: TextIO = sys.stderr) -> None:
             "(bearer token required, but traffic is plain HTTP)",
             config.host,
         )
-    parts = build_daemon(config)
+    parts = build_daemon(config, completers=completers)
     server = DaemonServer(
         uvicorn.Config(
             create_app(parts),

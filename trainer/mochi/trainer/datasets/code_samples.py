@@ -132,9 +132,7 @@ def file_window_samples(
     each window its first and last line (1-based). The cheapest way to teach a model a
     repository: every token of the code is a training target."""
     size = render.spec.file_window_lines
-    head = build_prompt(
-        prefix="", suffix="", path=path, language=language, fim_template=None
-    ).text
+    head = build_prompt(prefix="", suffix="", path=path, language=language, fim_template=None).text
     out: list[tuple[Sample, int, int]] = []
     for start in range(0, len(lines), size):
         window = "".join(lines[start : start + size])

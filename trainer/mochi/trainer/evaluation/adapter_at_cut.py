@@ -1,6 +1,6 @@
 """The LoRA of the lora configurations: a ready one (`--adapter`), or one trained on the
-repository as of the cut (code at the cut, history up to it, retrieval-aware samples from
-the index at the cut), cached in `<out>/lora` so a resumed run does not train again."""
+repository as of the cut with mochi's recipe (`training.recipe`; `--train-steps` fixes the
+steps instead of one pass), cached in `<out>/lora` so a resumed run does not train again."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def adapter_at_cut(
         save_dataset,
     )
     from mochi.trainer.training.params import TrainingError, TrainParams
+    from mochi.trainer.training.recipe import with_recipe
     from mochi.trainer.training.run import train_adapter
 
     def stage(name: str) -> ProgressFn | None:
@@ -58,6 +59,11 @@ def adapter_at_cut(
     def count_tokens(text: str) -> int:
         return len(tokenizer(text)["input_ids"])
 
+    steps = {"max_steps": spec.train_steps} if spec.train_steps is not None else {}
+    dataset_params, train_params = with_recipe(
+        {"seed": spec.seed, "context_tokens": spec.decoding.context_tokens, **spec.dataset_params},
+        {**steps, "seed": spec.seed, "fisher_samples": FISHER_SAMPLES, **spec.train_params},
+    )
     saved = spec.out / LORA_DIR / DATASET_DIR
     try:
         if (saved / "card.json").is_file():  # built before an interruption: same samples
@@ -65,7 +71,7 @@ def adapter_at_cut(
         else:
             dataset = build_dataset(
                 run.repo,
-                DatasetSpec(seed=spec.seed, context_tokens=spec.decoding.context_tokens),
+                DatasetSpec(**dataset_params),
                 fim_template=detect_fim_template(tokenizer.get_vocab()),
                 eos=str(tokenizer.eos_token or ""),
                 count_tokens=count_tokens,
@@ -78,7 +84,7 @@ def adapter_at_cut(
             spec.model_dir,
             dataset.train,
             [],  # the held-out loss is not what this run measures: skip it
-            TrainParams(max_steps=spec.train_steps, seed=spec.seed, fisher_samples=FISHER_SAMPLES),
+            TrainParams(**train_params),
             spec.out / LORA_DIR,
             progress=stage("training"),
         )

@@ -1,5 +1,6 @@
-"""The configurations scored on the same tasks: the base model, with retrieval, with the
-LoRA trained up to the cut, and with both."""
+"""The configurations scored on the same tasks: the base model, with retrieval (the index
+at the cut), with the LoRA trained up to the cut, with the token memory of the repository
+at the cut, and their combinations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Configuration:
     name: str
     retrieval: bool  # cross-file snippets from the index at the cut
     lora: bool  # the adapter trained on the history up to the cut
+    memory: bool = False  # the token memory (kNN-LM) of the repository at the cut
 
 
 BASE = Configuration("base", retrieval=False, lora=False)
@@ -22,7 +24,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
         BASE,
         Configuration("retrieval", retrieval=True, lora=False),
         Configuration("lora", retrieval=False, lora=True),
+        Configuration("memory", retrieval=False, lora=False, memory=True),
         Configuration("retrieval+lora", retrieval=True, lora=True),
+        Configuration("retrieval+memory", retrieval=True, lora=False, memory=True),
+        Configuration("lora+memory", retrieval=False, lora=True, memory=True),
+        Configuration("retrieval+lora+memory", retrieval=True, lora=True, memory=True),
     )
 }
 

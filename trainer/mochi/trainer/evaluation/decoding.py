@@ -21,6 +21,13 @@ class DecodingSettings:
         default=True,
         metadata={"help": "Take back the prompt's last token (`mochi.rag.prompting.healing`)."},
     )
+    memory_weight: float = field(
+        default=0.5, metadata={"help": "λ of the token memory (the memory configurations)."}
+    )
+    memory_neighbours: int = field(default=32, metadata={"help": "k of the token memory."})
+    memory_temperature: float = field(
+        default=10.0, metadata={"help": "Softmax temperature over the memory's distances."}
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "prompt_tokens", "retrieval_k"):
@@ -28,6 +35,10 @@ class DecodingSettings:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.context_tokens < 0:
             raise ValueError(f"context_tokens must be >= 0, got {self.context_tokens}")
+        if not 0.0 <= self.memory_weight <= 1.0:
+            raise ValueError(f"memory_weight must be in [0, 1], got {self.memory_weight}")
+        if self.memory_neighbours <= 0 or self.memory_temperature <= 0:
+            raise ValueError("memory_neighbours and memory_temperature must be > 0")
         if self.dtype not in ("bfloat16", "float32", "float16"):
             raise ValueError(f"dtype must be bfloat16, float32 or float16, not {self.dtype!r}")
 

@@ -1,5 +1,6 @@
 """What a run's completer needs of the repository at the cut: the index (for the retrieval
-configurations) and the adapter (for the lora ones), opened together and closed together.
+configurations), the adapter (for the lora ones) and the checked-out tree (for the token
+memory of the memory ones), opened together and closed together.
 
 The completer itself is composed where the language server's pipeline is visible (the
 `mochi eval` command): the trainer measures what the server serves, without importing it.
@@ -30,6 +31,7 @@ RAG_DIR = "rag"
 class RunInputs:
     retriever: Retriever | None  # the index at the cut; None when no configuration needs it
     adapter_dir: Path | None  # the LoRA of the lora configurations
+    worktree: Path | None = None  # the tree at the cut, while the run lasts (memory configs)
 
 
 @contextmanager
@@ -46,10 +48,13 @@ def open_run_inputs(
     train_here = spec.needs_adapter and spec.adapter_dir is None
     with ExitStack() as stack:
         retriever = None
-        if spec.needs_retrieval or train_here:
+        worktree = None
+        if spec.needs_retrieval or train_here or spec.needs_memory:
             worktree = stack.enter_context(
                 worktree_at(run.repo, run.since, spec.out / WORKTREE_DIR)
             )
+        if spec.needs_retrieval or train_here:
+            assert worktree is not None
 
             def on_index(report: Progress) -> None:
                 if progress is not None:
@@ -64,4 +69,8 @@ def open_run_inputs(
         if spec.needs_adapter:
             context = ContextBuilder(retriever, k=spec.decoding.retrieval_k) if retriever else None
             adapter = adapter_at_cut(spec, run, context=context, progress=progress)
-        yield RunInputs(retriever if spec.needs_retrieval else None, adapter)
+        yield RunInputs(
+            retriever if spec.needs_retrieval else None,
+            adapter,
+            worktree if spec.needs_memory else None,
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mochi.trainer.evaluation.bootstrap import DEFAULT_RESAMPLES
 from mochi.trainer.evaluation.configurations import BASE, Configuration
@@ -24,8 +25,15 @@ class RunSpec:
     adapter_dir: Path | None = field(
         default=None, metadata={"help": "A ready LoRA for the lora configs (else one is trained)."}
     )
-    train_steps: int = field(
-        default=100, metadata={"help": "Steps of the LoRA trained at the cut."}
+    train_steps: int | None = field(
+        default=None,
+        metadata={"help": "Steps of the LoRA trained at the cut (None: the recipe's epochs)."},
+    )
+    train_params: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "TrainParams over the recipe's (ablations)."}
+    )
+    dataset_params: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "DatasetSpec over the recipe's (ablations)."}
     )
     bootstrap_resamples: int = field(default=DEFAULT_RESAMPLES)
     command: str = field(default="", metadata={"help": "The command line, for the report."})
@@ -35,7 +43,7 @@ class RunSpec:
             raise ValueError("configs must start with the base configuration")
         if len({c.name for c in self.configs}) != len(self.configs):
             raise ValueError("configs must not repeat")
-        if self.train_steps <= 0:
+        if self.train_steps is not None and self.train_steps <= 0:
             raise ValueError(f"train_steps must be > 0, got {self.train_steps}")
         if self.bootstrap_resamples <= 0:
             raise ValueError("bootstrap_resamples must be > 0")
@@ -51,3 +59,7 @@ class RunSpec:
     @property
     def needs_adapter(self) -> bool:
         return any(c.lora for c in self.configs)
+
+    @property
+    def needs_memory(self) -> bool:
+        return any(c.memory for c in self.configs)

@@ -40,6 +40,8 @@ def identity_of(spec: RunSpec, repo: Path, since: str, until: str) -> dict[str, 
         "model": str(spec.model_dir),
         "adapter": str(spec.adapter_dir) if spec.adapter_dir else "",
         "train_steps": spec.train_steps,
+        "train_params": spec.train_params,
+        "dataset_params": spec.dataset_params,
     }
 
 

@@ -6,6 +6,10 @@ dataset         DatasetSpec fields (all kinds)
 gate_tolerance  how much worse than the version in service a new one may score and
                 still be published: relative for the eval loss, absolute for the
                 next-line exact match (finetune, continual)
+gate_commits    the newest commits held out of training: the new version must complete
+                their lines better than the one in service (or the base model);
+                0 = gate on held-out samples only (finetune, continual)
+gate_tasks      the most of those lines completed per version (bounds the gate's cost)
 version         eval only: "current" (default), "vN", or "base" (no adapter)
 trust_remote_code  passed to transformers when loading the base model
 """
@@ -23,6 +27,8 @@ from mochi.trainer.jobs.errors import ParamsError
 from mochi.trainer.protocol import JobKind
 
 DEFAULT_GATE_TOLERANCE = 0.02
+DEFAULT_GATE_COMMITS = 3
+DEFAULT_GATE_TASKS = 40
 _VERSION = re.compile(r"^(current|base|v[1-9][0-9]*)$")
 
 
@@ -48,6 +54,8 @@ class BuildDatasetParams(_Params):
 class TrainJobParams(_Params):
     train: dict[str, Any] = Field(default_factory=dict)
     gate_tolerance: float = Field(default=DEFAULT_GATE_TOLERANCE, ge=0.0, le=1.0)
+    gate_commits: int = Field(default=DEFAULT_GATE_COMMITS, ge=0, le=1000)
+    gate_tasks: int = Field(default=DEFAULT_GATE_TASKS, ge=1, le=10_000)
 
 
 class EvalParams(_Params):

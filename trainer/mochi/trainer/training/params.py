@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -43,7 +44,13 @@ class TrainParams:
     learning_rate: float = field(default=2e-4, metadata=_help("peak AdamW learning rate"))
     weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay"))
     warmup_steps: int = field(default=10, metadata=_help("linear warm-up steps"))
-    max_steps: int = field(default=100, metadata=_help("optimizer steps in the run"))
+    max_steps: int = field(
+        default=100, metadata=_help("optimizer steps in the run (when epochs is 0)")
+    )
+    epochs: float = field(
+        default=0.0,
+        metadata=_help("> 0: the run is this many passes over the samples, max_steps ignored"),
+    )
     batch_size: int = field(default=4, metadata=_help("samples per micro-batch"))
     grad_accum: int = field(default=1, metadata=_help("micro-batches per optimizer step"))
     max_seq_len: int = field(
@@ -85,6 +92,8 @@ class TrainParams:
         for name in ("warmup_steps", "seed", "checkpoint_every", "replay_size"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)!r}")
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be ≥ 0, got {self.epochs!r}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         for name in ("weight_decay", "ewc_lambda"):
@@ -113,6 +122,15 @@ class TrainParams:
                 raise ValueError(f"{spec.name} must be of type {spec.type}, got {value!r}")
             if not isinstance(value, expected):
                 raise ValueError(f"{spec.name} must be of type {spec.type}, got {value!r}")
+
+    def sized(self, samples: int) -> TrainParams:
+        """These params with `max_steps` worked out from `epochs` and the number of
+        samples (unchanged when epochs is 0): steps = ⌈epochs × samples / batch⌉."""
+        if self.epochs <= 0:
+            return self
+        per_step = self.batch_size * self.grad_accum
+        steps = max(1, math.ceil(self.epochs * samples / per_step))
+        return replace(self, max_steps=steps, epochs=0.0)
 
     @property
     def uses_lora(self) -> bool:

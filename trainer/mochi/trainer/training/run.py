@@ -86,6 +86,7 @@ def train_adapter(
     check_available(params)
     if not train:
         raise TrainingError("no training samples")
+    params = params.sized(len(train))
     where = placement(params)
     _seed_everything(params.seed)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,20 @@ gets no default λ: its Fisher is as large as the model.
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from mochi.trainer.jobs.context import JobContext
 from mochi.trainer.jobs.errors import JobFailed
 from mochi.trainer.jobs.handlers.dataset_step import job_dataset
-from mochi.trainer.jobs.handlers.env import HandlerEnv, job_params, workspace_head, workspace_root
+from mochi.trainer.jobs.handlers.env import (
+    HandlerEnv,
+    held_out_for,
+    job_params,
+    workspace_head,
+    workspace_root,
+)
 from mochi.trainer.jobs.handlers.train_step import TrainPlan, train_gate_publish
 from mochi.trainer.registry import UnknownAdapter, base_model_id
 
@@ -52,15 +60,40 @@ class ContinualHandler:
                 "reason": f"no new commits since {current.version} ({head[:12]})",
                 "previous_version": current.version,
             }
+        held = held_out_for(ctx, self.env, root, head, params)
+        upto = head
+        if held is not None:
+            if not _learns_something(root, current.commit, held.cut):
+                return {
+                    "published": False,
+                    "reason": f"no new commits since {current.version} ({current.commit[:12]}) "
+                    f"before the {held.commits} held out for the gate",
+                    "previous_version": current.version,
+                }
+            upto = held.cut
         built = job_dataset(
-            ctx, root, model_dir, params, commit=head, changed_since=current.commit or None
+            ctx, root, model_dir, params, commit=upto, changed_since=current.commit or None
         )
         if not built.train:
             return {
                 "published": False,
-                "reason": f"no new training samples between {current.commit[:12]} and {head[:12]}",
+                "reason": f"no new training samples between {current.commit[:12]} and {upto[:12]}",
                 "previous_version": current.version,
             }
-        plan = TrainPlan(model_dir, base, built, commit=head, previous=current)
+        plan = TrainPlan(model_dir, base, built, commit=upto, previous=current, held_out=held)
         params = params.model_copy(update={"train": continual_train_params(params.train)})
         return train_gate_publish(ctx, self.env, params, plan)
+
+
+def _learns_something(root: Path, trained: str, cut: str) -> bool:
+    """Whether `cut` is a later commit than the one the version in service was trained on."""
+    if not trained:
+        return True
+    if trained == cut:
+        return False
+    done = subprocess.run(
+        ["git", "-C", str(root), "merge-base", "--is-ancestor", trained, cut],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0

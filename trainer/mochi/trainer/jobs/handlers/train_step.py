@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from mochi.trainer.jobs.context import JobContext
 from mochi.trainer.jobs.errors import JobCancelled, JobFailed
-from mochi.trainer.jobs.gate import gate, scores_json
+from mochi.trainer.jobs.gate import FutureComparison, gate, scores_json
 from mochi.trainer.jobs.handlers.env import HandlerEnv
 from mochi.trainer.registry import BaseModelId, Manifest, UnknownAdapter
 
 if TYPE_CHECKING:
     from mochi.trainer.datasets import BuiltDataset
+    from mochi.trainer.jobs.future_gate import HeldOut
 
 TRAIN_DIR = "train"
 
@@ -25,6 +26,7 @@ class TrainPlan:
     built: BuiltDataset
     commit: str  # what the new version is trained up to
     previous: Manifest | None = None  # continual: the version it continues
+    held_out: HeldOut | None = None  # the newest commits, for the gate (not trained on)
 
 
 def train_gate_publish(
@@ -82,10 +84,13 @@ def train_gate_publish(
         ctx.report("gate", 1, 2, f"scoring {in_service.version} (in service)")
         current_scores = score(registry.path(name, in_service.version))
     ctx.report("gate", 2, 2, "")
-    decision = gate(candidate, current_scores, params.gate_tolerance)
+    future = _future(ctx, env, plan, outcome.output_dir, in_service)
+    decision = gate(candidate, current_scores, params.gate_tolerance, future=future)
     summary: dict[str, Any] = {
-        "metrics": scores_json(candidate),
-        "previous_metrics": scores_json(current_scores),
+        "metrics": {**scores_json(candidate), **_future_json(future, "candidate")},
+        "previous_metrics": {**scores_json(current_scores), **_future_json(future, "reference")},
+        "gate_reference": future.reference_name if future is not None else "",
+        "held_out_commits": _held_out_json(plan.held_out) if future is not None else {},
         "previous_version": in_service.version if in_service else "",
         "steps": outcome.steps,
         "train_loss": outcome.train_loss,
@@ -115,8 +120,8 @@ def train_gate_publish(
             dataset_hash=plan.built.card.sha256,
             commit=plan.commit,
             commit_range=[plan.built.card.first_commit, plan.built.card.last_commit],
-            metrics={k: float(v) for k, v in scores_json(candidate).items()},
-            previous_metrics={k: float(v) for k, v in scores_json(current_scores).items()},
+            metrics={k: float(v) for k, v in summary["metrics"].items()},
+            previous_metrics={k: float(v) for k, v in summary["previous_metrics"].items()},
             previous_version=in_service.version if in_service else "",
             fisher=fisher,
             replay=replay,
@@ -132,6 +137,55 @@ def train_gate_publish(
         **_published(env, manifest, outcome.resumed_from_step or 0),
         "reason": decision.reason,
     }
+
+
+def _future(
+    ctx: JobContext,
+    env: HandlerEnv,
+    plan: TrainPlan,
+    candidate_dir: Path,
+    in_service: Manifest | None,
+) -> FutureComparison | None:
+    """Both versions on the held-out commits' lines, through the served pipeline; None
+    when the daemon has no pipeline or the history held nothing out."""
+    from mochi.trainer.jobs.future_gate import score_version
+
+    held = plan.held_out
+    if env.completers is None or held is None:
+        return None
+    reference_dir = env.registry.path(in_service.name, in_service.version) if in_service else None
+    name = f"{in_service.version} (in service)" if in_service else "the base model"
+    found = []
+    for label, folder in (("the new version", candidate_dir), (name, reference_dir)):
+
+        def tick(done: int, total: int, label: str = label) -> None:
+            ctx.report("gate: held-out commits", done, total, label)
+
+        found.append(
+            score_version(
+                env.completers,
+                plan.model_dir,
+                folder,
+                held.tasks,
+                tick=tick,
+                cancelled=ctx.should_cancel,
+            )
+        )
+        if ctx.should_cancel():
+            raise JobCancelled("cancelled while scoring the held-out commits")
+    return FutureComparison(found[0], found[1], name)
+
+
+def _future_json(future: FutureComparison | None, side: str) -> dict[str, float]:
+    if future is None:
+        return {}
+    return future.candidate.to_json() if side == "candidate" else future.reference.to_json()
+
+
+def _held_out_json(held: HeldOut | None) -> dict[str, Any]:
+    if held is None:
+        return {}
+    return {"cut": held.cut, "head": held.head, "commits": held.commits, "tasks": len(held.tasks)}
 
 
 def _in_service(env: HandlerEnv, name: str, base: BaseModelId) -> Manifest | None:
