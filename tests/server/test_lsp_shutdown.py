@@ -1,8 +1,9 @@
 """The end of a session as the LSP spec has it: requests after `shutdown` get -32600,
-`exit` ends the process (0 after `shutdown`, 1 without) even while stdin stays open,
-and the TCP transport reads frames as stdio does.
+`exit` ends the process (0 after `shutdown`, 1 without) even while stdin stays open
+or a training job is being followed, and the TCP transport reads frames as stdio does.
 
-Real `mochi serve` processes, without a workspace (nothing to index, no model)."""
+Real `mochi serve` processes, without a workspace (nothing to index, no model) but for
+the training test (an empty project folder; a live daemon whose job never ends)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_daemon import serve_daemon
 from lsp_fixtures import SERVER_COMMAND
 from raw_lsp import RawLspServer, frame, request
 
@@ -56,6 +58,49 @@ def test_exit_without_shutdown_ends_with_1(tmp_path: Path) -> None:
         assert "result" in lsp.call(1, "initialize", initialize_params(tmp_path))
         lsp.send(EXIT)
         assert lsp.exit_code() == 1
+    finally:
+        lsp.close()
+
+
+def test_exit_is_prompt_while_a_training_job_is_followed(tmp_path: Path) -> None:
+    """The editor closes while the daemon trains (minutes, usually): the server's job
+    follower must not keep the process alive until the job ends."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n", encoding="utf-8")
+    with serve_daemon(tmp_path / "daemon") as daemon:
+        lsp = RawLspServer(ENV)
+        try:
+            params = initialize_params(tmp_path / "data")
+            params["rootUri"] = project.as_uri()
+            params["initializationOptions"]["trainer"] = {"url": daemon.url, "token": daemon.token}
+            assert "result" in lsp.call(1, "initialize", params)
+            lsp.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+            train = {"command": "mochi.train", "arguments": ["default"]}
+            job = lsp.call(2, "workspace/executeCommand", train)["result"]
+            deadline = time.monotonic() + 30
+            while daemon.parts.store.get(job).state.value != "running":
+                assert time.monotonic() < deadline, "the job never started"
+                time.sleep(0.05)
+            time.sleep(0.5)  # the server is now reading the job's event stream
+            assert lsp.call(3, "shutdown")["result"] is None
+            lsp.send(EXIT)
+            assert lsp.exit_code(timeout=10) == 0
+            assert daemon.parts.store.get(job).state.value == "running"  # not our business
+        finally:
+            lsp.close()
+
+
+def test_train_without_a_workspace_folder_says_so(tmp_path: Path) -> None:
+    lsp = RawLspServer(ENV)
+    try:
+        assert "result" in lsp.call(1, "initialize", initialize_params(tmp_path))
+        train = {"command": "mochi.train", "arguments": ["default"]}
+        error = lsp.call(2, "workspace/executeCommand", train)["error"]
+        assert error["code"] == -32602 and "workspace folder" in error["message"]
+        assert lsp.call(3, "shutdown")["result"] is None
+        lsp.send(EXIT)
+        assert lsp.exit_code() == 0
     finally:
         lsp.close()
 

@@ -14,6 +14,7 @@ from daemon_helpers import LiveDaemon, StepHandler, free_port, step_handlers
 
 from mochi.trainer.api import create_app
 from mochi.trainer.daemon import DaemonConfig, DaemonParts, build_daemon
+from mochi.trainer.daemon.shutdown import HTTP_GRACE_SECONDS
 
 
 @contextmanager
@@ -21,9 +22,14 @@ def serve_parts(parts: DaemonParts) -> Iterator[LiveDaemon]:
     """Start the runner and serve the daemon's app until the block ends."""
     parts.start()
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(parts), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(parts),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=HTTP_GRACE_SECONDS,  # as `mochi trainer serve` has it
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

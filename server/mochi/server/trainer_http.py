@@ -18,10 +18,19 @@ from mochi.server.trainer_client import (
     TrainerUnavailable,
     TrainingClient,
 )
-from mochi.trainer.protocol import AdapterView, JobKind, JobRequest, JobView, token_path
+from mochi.trainer.protocol import (
+    EVENTS_KEEPALIVE_SECONDS,
+    AdapterView,
+    JobKind,
+    JobRequest,
+    JobView,
+    token_path,
+)
 
 CONNECT_TIMEOUT = 3.0
 REQUEST_TIMEOUT = 30.0
+# Four keep-alives missed: the daemon (or the network to it) is gone.
+EVENTS_READ_TIMEOUT = 4 * EVENTS_KEEPALIVE_SECONDS
 
 
 def read_token(data_dir: Path | None = None) -> str:
@@ -87,7 +96,9 @@ class HttpTrainingClient:
         return [AdapterView.from_json(a) for a in self._request("GET", "/v1/adapters")]
 
     def events(self, job_id: str) -> Iterator[JobView]:
-        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT)
+        """The job's state and progress until it finishes; TrainerUnavailable when the
+        stream breaks or stays silent past `EVENTS_READ_TIMEOUT` (no keep-alives)."""
+        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT, read=EVENTS_READ_TIMEOUT)
         with self._client(timeout) as client:
             try:
                 with client.stream("GET", f"/v1/jobs/{job_id}/events") as response:

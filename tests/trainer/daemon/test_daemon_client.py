@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from daemon_helpers import LiveDaemon, StepHandler, free_port
 
+from mochi.server import trainer_http
 from mochi.server.config import TrainerConfig
 from mochi.server.trainer_client import (
     NoTrainer,
@@ -15,6 +19,7 @@ from mochi.server.trainer_client import (
     TrainerUnavailable,
 )
 from mochi.server.trainer_http import HttpTrainingClient, make_trainer
+from mochi.trainer.api import events
 from mochi.trainer.protocol import JobKind, JobRequest, JobState, token_path
 
 
@@ -61,3 +66,43 @@ def test_a_daemon_that_is_down_is_a_clear_error(tmp_path: Path) -> None:
         client.submit_finetune("/ws", "default")
     with pytest.raises(TrainerUnavailable, match="not reachable"):
         list(client.events("x"))
+
+
+def test_a_quiet_job_stays_followed_through_keep_alives(
+    live_daemon: LiveDaemon,
+    workspace: Path,
+    step_handler: StepHandler,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "EVENTS_KEEPALIVE_SECONDS", 0.1)
+    monkeypatch.setattr(trainer_http, "EVENTS_READ_TIMEOUT", 1.0)
+    client = HttpTrainingClient(live_daemon.url, live_daemon.token)
+    view = client.submit(JobRequest(JobKind.FINETUNE, str(workspace), "mine"))
+    threading.Timer(3.0, step_handler.release.set).start()  # three read timeouts of silence
+    seen = list(client.events(view.id))
+    assert seen[-1].state == JobState.SUCCEEDED
+
+
+def test_an_event_stream_that_goes_silent_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon that stops answering (suspended, the network gone) without closing the
+    connection: the follower gives up after the read timeout instead of hanging."""
+    monkeypatch.setattr(trainer_http, "EVENTS_READ_TIMEOUT", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def answer_then_fall_silent() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+            conn.sendall(b"transfer-encoding: chunked\r\n\r\n")
+            time.sleep(5)
+            conn.close()
+
+        threading.Thread(target=answer_then_fall_silent, daemon=True).start()
+        client = HttpTrainingClient(f"http://127.0.0.1:{port}", "t", data_dir=tmp_path)
+        started = time.monotonic()
+        with pytest.raises(TrainerUnavailable, match="ReadTimeout"):
+            list(client.events("j1"))
+        assert time.monotonic() - started < 4

@@ -15,6 +15,9 @@ from typing import Any
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 TOKEN_FILE = "trainer-token"  # in the mochi data directory, mode 0600
+# A job's event stream sends a comment at least this often when nothing happens, so that
+# a client can tell a quiet job from a daemon that went away.
+EVENTS_KEEPALIVE_SECONDS = 15.0
 
 
 def token_path(data_dir: Path) -> Path:

@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mochi.trainer.jobs.errors import JobNotFound
 from mochi.trainer.jobs.store import JobStore
-
-KEEPALIVE_SECONDS = 15.0
+from mochi.trainer.protocol import EVENTS_KEEPALIVE_SECONDS
 
 
 def sse(event: str, data: str, event_id: int | None = None) -> str:
@@ -40,7 +39,7 @@ async def job_events(store: JobStore, job_id: str, poll_seconds: float) -> Async
             last_sent = time.monotonic()
             if view.state.finished:
                 return
-        elif time.monotonic() - last_sent > KEEPALIVE_SECONDS:
+        elif time.monotonic() - last_sent > EVENTS_KEEPALIVE_SECONDS:
             yield ": keep-alive\n\n"
             last_sent = time.monotonic()
         await anyio.sleep(poll_seconds)

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from mochi.server.generation import GenerationError
+from mochi.server.lsp.detached import in_detached_thread
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 from mochi.server.trainer_client import TrainerRequestError, TrainerUnavailable
@@ -28,8 +29,14 @@ KINDS = (JobKind.FINETUNE.value, JobKind.CONTINUAL.value)
 
 
 async def _in_thread(work: Any, *args: Any) -> Any:
-    """The event stream blocks for the whole job: not on the model or index threads."""
+    """A request to the daemon (bounded by the client's timeouts)."""
     return await asyncio.to_thread(work, *args)
+
+
+async def _following(work: Any, *args: Any) -> Any:
+    """The event stream blocks for the whole job: not on the model or index threads, and
+    not on a thread that `exit` would wait for."""
+    return await in_detached_thread(work, *args, name="mochi-training-events")
 
 
 async def load_adapter(ls: MochiServer, name: str, path: str) -> bool:
@@ -54,7 +61,7 @@ async def follow_training(ls: MochiServer, job: JobView) -> JobView:
 
     try:
         final: JobView = await run_with_progress(
-            ls, f"mochi: training {job.adapter!r}", work, _in_thread, lambda v: v.state.value
+            ls, f"mochi: training {job.adapter!r}", work, _following, lambda v: v.state.value
         )
     except (TrainerUnavailable, TrainerRequestError) as exc:
         ls.notify_user(f"lost track of training job {job.id}: {exc}")
@@ -87,8 +94,13 @@ def register(server: MochiServer) -> None:
             raise JsonRpcInvalidParams("argument 1 (adapter) must be a non-empty string")
         if kind not in KINDS:
             raise JsonRpcInvalidParams(f"argument 2 (kind) must be one of {list(KINDS)}")
+        if ls.state.root is None:
+            raise JsonRpcInvalidParams(
+                "mochi.train trains on the workspace folder, and none is open: open the "
+                "repository's folder"
+            )
         params = dict(ls.state.config.trainer.job_params)
-        request = JobRequest(JobKind(kind), str(ls.state.root or "."), adapter, params)
+        request = JobRequest(JobKind(kind), str(ls.state.root), adapter, params)
         try:
             job: JobView = await _in_thread(ls.state.trainer.submit, request)
         except (TrainerUnavailable, TrainerRequestError) as exc:
