@@ -37,6 +37,11 @@ def _reserve_stdout_for_lsp() -> Any:
     return lsp_out
 
 
+def _say(line: str) -> None:
+    """To stderr: stdout carries the protocol."""
+    print(f"mochi serve: {line}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from mochi.server.lsp import create_server, default_services
 
@@ -48,7 +53,16 @@ def run(args: argparse.Namespace) -> int:
     address = parse_host_port(args.tcp) if args.tcp else None
     server = create_server(default_services())
     if address is not None:
+        host, port = address
+        shown = f"[{host}]" if ":" in host else host
+        _say(f"listening for one editor on {shown}:{port} (LSP over TCP); Ctrl-C stops it")
         server.start_tcp(*address)
     else:
+        if sys.stdin.isatty():  # run by hand: it would otherwise sit there, silent
+            _say(
+                "this is the language server: it speaks LSP on stdin/stdout and an editor "
+                "starts it (editors/README.md). To try mochi by hand: `mochi demo`, "
+                "`mochi search`. Ctrl-D or Ctrl-C stops it."
+            )
         server.start_io(sys.stdin.buffer, _reserve_stdout_for_lsp())
     return server.exit_code  # LSP: 0 after `shutdown`, 1 for `exit` without it
