@@ -11,6 +11,7 @@ from pathlib import Path
 from mochi.rag.config import RagConfig
 from mochi.rag.embedding import Bm25SparseEncoder, SentenceTransformerEmbedder
 from mochi.rag.file_names import display_name
+from mochi.rag.index.catalogue import ROOT_KEY
 from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.indexer import CancelCheck, Indexer
 from mochi.rag.index.lock import IndexLock
@@ -221,6 +222,7 @@ def open_workspace_index(
         if rebuild and config.store.backend != "edge":
             store.delete(list(store.iter_ids()))
         manifest.set_meta("embedding", identity)
+        manifest.set_meta(ROOT_KEY, str(root))  # for `mochi index --list` / `--gc`
         repaired = repair(manifest, store)
         sparse = Bm25SparseEncoder()
         secrets = secret_filter(config.secrets)
