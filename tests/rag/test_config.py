@@ -107,3 +107,40 @@ def test_dict_settings_keep_their_keys(tmp_path: Path) -> None:
     assert merged == {"myExpert": "/a", "b": "/b"}  # tables merge, like sections
     with pytest.raises(ConfigError, match=r"model\.adapters\.x"):
         build_config(MochiConfig, {"model": {"adapters": {"x": 3}}})
+
+
+def test_the_user_file_sets_defaults_for_every_workspace(tmp_path: Path) -> None:
+    """`~/.config/mochi/config.toml` (or under $XDG_CONFIG_HOME) below the workspace's file
+    and the environment; a caller that passes no environment reads none."""
+    home = tmp_path / "home"
+    user = home / ".config" / "mochi" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('[embedding]\ndevice = "cuda"\n[index]\nmaxCommits = 3\nmax_file_bytes = 9\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".mochi.toml").write_text("[index]\nmax_commits = 5\n")
+    config = load_workspace_config(RagConfig, work, environ={"HOME": str(home)})
+    assert (config.embedding.device, config.index.max_commits) == ("cuda", 5)
+    assert config.index.max_file_bytes == 9
+    env = {"HOME": str(home), "MOCHI_INDEX__MAX_FILE_BYTES": "11"}
+    assert load_workspace_config(RagConfig, work, environ=env).index.max_file_bytes == 11
+    assert load_workspace_config(RagConfig, work, environ={}).embedding.device == "cpu"
+
+    xdg = tmp_path / "xdg" / "mochi" / "config.toml"
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text('[store]\nbackend = "qdrant"\nurl = "http://q:6333"\n')
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    config = load_workspace_config(RagConfig, work, environ=env)
+    assert (config.store.backend, config.embedding.device) == ("qdrant", "cpu")
+
+
+def test_a_mistake_in_the_user_file_names_that_file(tmp_path: Path) -> None:
+    user = tmp_path / "mochi" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[index]\nmax_commits = 'many'\n")
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"index\.max_commits.*\(in .*mochi/config\.toml\)"):
+        load_workspace_config(RagConfig, tmp_path, environ=env)
+    user.write_text("[index\n")
+    with pytest.raises(ConfigError, match=r"config\.toml.*not valid TOML"):
+        load_workspace_config(RagConfig, tmp_path, environ=env)

@@ -1,8 +1,9 @@
 """Build a config dataclass tree from TOML, environment variables and overrides.
 
-Sources, later ones winning: defaults < `.mochi.toml` (or `[tool.mochi]` in
-`pyproject.toml`) at the workspace root < `MOCHI_<SECTION>__<KEY>` environment
-variables < explicit overrides (CLI flags). Keys may be snake_case or camelCase.
+Sources, later ones winning: defaults < the user's file
+(`$XDG_CONFIG_HOME/mochi/config.toml`, else `~/.config/mochi/config.toml`) < `.mochi.toml`
+(or `[tool.mochi]` in `pyproject.toml`) at the workspace root < `MOCHI_<SECTION>__<KEY>`
+environment variables < explicit overrides (CLI flags). Keys may be snake_case or camelCase.
 An unknown key or a value of the wrong type raises ConfigError naming the key
 and what is allowed.
 """
@@ -24,6 +25,7 @@ from mochi.rag.config.errors import ConfigError
 T = TypeVar("T")
 
 CONFIG_FILE = ".mochi.toml"
+USER_CONFIG_FILE = Path("mochi") / "config.toml"  # under $XDG_CONFIG_HOME (~/.config)
 ENV_PREFIX = "MOCHI_"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -222,6 +224,35 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
 
 
+def user_config_file(environ: Mapping[str, str]) -> Path | None:
+    """`$XDG_CONFIG_HOME/mochi/config.toml`, else `$HOME/.config/mochi/config.toml`; None
+    when `environ` names neither (a caller that passes no environment reads no user file)."""
+    base = environ.get("XDG_CONFIG_HOME") or (
+        str(Path(environ["HOME"]) / ".config") if environ.get("HOME") else ""
+    )
+    return Path(base).expanduser() / USER_CONFIG_FILE if base else None
+
+
+def read_user_settings(cls: type[Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The user-wide settings (every workspace's defaults), checked on their own so that a
+    mistake in them is reported with their file's path."""
+    path = user_config_file(environ)
+    if path is None or not path.is_file():
+        return {}
+    try:
+        settings = normalise_keys(cls, _read_toml(path))
+        build_config(cls, settings)
+    except ConfigError as exc:
+        raise _located(exc, path) from None
+    return settings
+
+
+def _located(exc: ConfigError, origin: Path) -> ConfigError:
+    if str(origin) in exc.args[0]:
+        return exc
+    return ConfigError(exc.key, f"{exc.args[0].split(': ', 1)[-1]} (in {origin})")
+
+
 def load_workspace_config(
     cls: type[T],
     root: Path,
@@ -229,7 +260,7 @@ def load_workspace_config(
     overrides: Mapping[str, Any] | None = None,
 ) -> T:
     raw, origin = read_workspace_file(root)
-    merged = normalise_keys(cls, raw)
+    merged = deep_merge(read_user_settings(cls, environ or {}), normalise_keys(cls, raw))
     if environ:
         merged = deep_merge(merged, env_overrides(cls, environ))
     if overrides:
@@ -238,5 +269,5 @@ def load_workspace_config(
         return build_config(cls, merged)
     except ConfigError as exc:
         if origin is not None:
-            raise ConfigError(exc.key, f"{exc.args[0].split(': ', 1)[-1]} (in {origin})") from None
+            raise _located(exc, origin) from None
         raise
