@@ -138,7 +138,8 @@ local function main()
     end)
     return status ~= nil
   end, 60000)
-  check('status', status.msg:find('chunks', 1, true), { text = status.msg })
+  -- `key: value` lines, not a Lua table
+  check('status', status.msg:find('\nindex%.chunks: %d+') and not status.msg:find('{', 1, true), { text = status.msg })
 
   check('progress_notified', vim.iter(results.notifications):any(function(n)
     return vim.startswith(n.msg, 'mochi: done')
@@ -162,14 +163,22 @@ local function finish(ok, err)
 end
 
 --- Ghost text as a user gets it: insert mode after `return `, wait for the suggestion,
---- accept it with <Tab>. Insert mode needs the main loop, so this part runs on timers.
+--- accept its first word (<M-Right>), dismiss what the server suggests next (<C-]>),
+--- type a space and accept the new suggestion with <Tab>. Insert mode needs the main
+--- loop, so this part runs on timers.
 local function ghost_text(suggestion)
   local buf = vim.api.nvim_get_current_buf()
   local ns = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
   local last = vim.api.nvim_buf_line_count(buf)
+  local function line()
+    return vim.api.nvim_buf_get_lines(buf, last - 1, last, true)[1]
+  end
+  local function shown()
+    local marks = vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true })
+    return marks[1] and marks[1][4].virt_text and marks[1][4].virt_text[1][1]
+  end
   vim.api.nvim_win_set_cursor(0, { last, 0 })
   vim.api.nvim_feedkeys('A', 'n', false)
-  local deadline = vim.uv.now() + 60000
   local function later(fn, ms) -- a failure in a timer still ends Neovim, with the error
     vim.defer_fn(function()
       local ok, err = xpcall(fn, debug.traceback)
@@ -178,25 +187,49 @@ local function ghost_text(suggestion)
       end
     end, ms)
   end
-  local function poll()
-    local marks = vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true })
-    if #marks == 0 and vim.uv.now() < deadline then
-      return later(poll, 100)
+  local function when_shown(fn) -- the next ghost text (or nil after 60 s)
+    local deadline = vim.uv.now() + 60000
+    local function poll()
+      if not shown() and vim.uv.now() < deadline then
+        return later(poll, 100)
+      end
+      fn(shown())
     end
-    local shown = marks[1] and marks[1][4].virt_text[1][1]
-    check('ghost_text', shown and suggestion:find(shown, 1, true), {
-      mode = vim.api.nvim_get_mode().mode,
-      shown = shown,
-    })
-    vim.api.nvim_feedkeys(vim.keycode('<Tab>'), 'm', false) -- the plugin's accept key
-    later(function()
-      local line = vim.api.nvim_buf_get_lines(buf, last - 1, last, true)[1]
-      check('accepted', line == '    return ' .. suggestion, { line = line })
-      vim.cmd.stopinsert()
-      finish(true)
-    end, 500)
+    later(poll, 100)
   end
-  later(poll, 100)
+  local word = suggestion:match('^%s*[%w_]+') or suggestion:match('^%s*[^%w_%s]+')
+  when_shown(function(first)
+    check('ghost_text', first and suggestion:find(first, 1, true), {
+      mode = vim.api.nvim_get_mode().mode,
+      shown = first,
+    })
+    vim.api.nvim_feedkeys(vim.keycode('<M-Right>'), 'm', false) -- accept one word
+    later(function()
+      check('accepted_word', line() == '    return ' .. word, { line = line(), word = word })
+      when_shown(function(rest)
+        check('suggested_the_rest', rest ~= nil, { shown = rest })
+        vim.api.nvim_feedkeys(vim.keycode('<C-]>'), 'm', false) -- dismiss
+        later(function()
+          check('dismissed', shown() == nil and line() == '    return ' .. word, { line = line() })
+          vim.api.nvim_feedkeys(' ', 'n', false) -- typing asks again
+          when_shown(function(again)
+            vim.api.nvim_feedkeys(vim.keycode('<Tab>'), 'm', false) -- the plugin's accept key
+            later(function()
+              local typed = '    return ' .. word .. ' '
+              local added = line():sub(#typed + 1)
+              local ok = again and vim.startswith(line(), typed) and added:find(vim.trim(again), 1, true)
+              check('accepted', ok, {
+                line = line(),
+                shown = again,
+              })
+              vim.cmd.stopinsert()
+              finish(true)
+            end, 500)
+          end)
+        end, 300)
+      end)
+    end, 300)
+  end)
 end
 
 local ok, err = xpcall(main, debug.traceback)

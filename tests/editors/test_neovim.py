@@ -101,10 +101,20 @@ def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_
     results = json.loads(out.read_text())
     checks = results["checks"]
     failed = {name: c for name, c in checks.items() if not c["ok"]}
-    assert results.get("error") is None and not failed, json.dumps(results, indent=2)[:6000]
+    assert results.get("error") is None and not failed, (
+        f"failed: {json.dumps(failed, indent=2)[:4000]}\n{json.dumps(results, indent=2)[:4000]}"
+    )
     assert done.returncode == 0
 
-    assert set(checks) >= {"completion", "inline_completion", "ghost_text", "accepted"}
+    assert set(checks) >= {
+        "completion",
+        "inline_completion",
+        "ghost_text",
+        "accepted_word",
+        "suggested_the_rest",
+        "dismissed",
+        "accepted",
+    }
     assert checks["attached"]["detail"]["root_dir"] == str(repo.root)
     text = checks["inline_completion"]["detail"]["text"]
     assert "\n" not in text and "a" in text and "b" in text

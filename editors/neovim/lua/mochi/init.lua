@@ -9,6 +9,15 @@ local M = {}
 ---@field settings? table the `[mochi]` settings, e.g. `{ completion = { multiline = true } }`
 ---@field inline? boolean ghost-text completion when Neovim has it (default: true)
 ---@field accept_key? string|false insert-mode key that accepts ghost text (default: '<Tab>')
+---@field keys? mochi.Keys the other ghost-text keys (Copilot's; false turns one off)
+
+---@class mochi.Keys
+---@field accept_word? string|false accept up to the end of the next word (default: '<M-Right>')
+---@field next? string|false the next suggestion (default: '<M-]>')
+---@field prev? string|false the previous suggestion (default: '<M-[>')
+---@field dismiss? string|false hide the suggestion (default: '<C-]>')
+
+local DEFAULT_KEYS = { accept_word = '<M-Right>', next = '<M-]>', prev = '<M-[>', dismiss = '<C-]>' }
 
 local function notify(msg, level)
   vim.notify('mochi: ' .. msg, level or vim.log.levels.INFO)
@@ -54,6 +63,94 @@ local function search(query)
   end)
 end
 
+--- `mochi.status` as `key: value` lines in key order; a nested object's keys are dotted
+--- (`index.chunks: 8`), a list is comma-separated, null is "none".
+---@param status table
+---@return string
+function M.format_status(status)
+  local lines = {}
+  local function add(prefix, value)
+    if value == vim.NIL or value == nil or (type(value) == 'table' and vim.tbl_isempty(value)) then
+      lines[#lines + 1] = prefix .. ': none'
+    elseif type(value) == 'table' and vim.islist(value) then
+      lines[#lines + 1] = prefix .. ': ' .. table.concat(vim.tbl_map(vim.inspect, value), ', ')
+    elseif type(value) == 'table' then
+      for key, inner in pairs(value) do
+        add(prefix .. '.' .. key, inner)
+      end
+    else
+      lines[#lines + 1] = prefix .. ': ' .. tostring(value)
+    end
+  end
+  for key, value in pairs(status or {}) do
+    add(key, value)
+  end
+  table.sort(lines)
+  return table.concat(lines, '\n')
+end
+
+--- The text of an inline completion item that is not in the buffer yet: the item replaces
+--- its range (which may start before the cursor, over what was typed) with its text.
+local function text_after_cursor(item)
+  local text = type(item.insert_text) == 'string' and item.insert_text or item.insert_text.value
+  if not item.range then
+    return text
+  end
+  local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+  local start = item.range.start
+  if start.row > row - 1 or (start.row == row - 1 and start.col > col) then
+    return text
+  end
+  local typed = table.concat(vim.api.nvim_buf_get_text(0, start.row, start.col, row - 1, col, {}), '\n')
+  return vim.startswith(text, typed) and text:sub(#typed + 1) or text
+end
+
+--- Accept the suggestion up to the end of its next word (or run of punctuation); the
+--- server then suggests the rest.
+---@return boolean false when no suggestion is shown
+function M.accept_word()
+  return vim.lsp.inline_completion.get({
+    on_accept = function(item)
+      local rest = text_after_cursor(item)
+      local word = rest:match('^%s*[%w_]+') or rest:match('^%s*[^%w_%s]+') or rest
+      local lines = vim.split(word, '\n')
+      local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+      vim.api.nvim_buf_set_text(0, row - 1, col, row - 1, col, lines)
+      vim.api.nvim_win_set_cursor(0, { row + #lines - 1, (#lines == 1 and col or 0) + #lines[#lines] })
+    end,
+  })
+end
+
+--- Hide the suggestion without accepting it.
+---@return boolean false when no suggestion is shown
+function M.dismiss()
+  return vim.lsp.inline_completion.get({ on_accept = function() end })
+end
+
+--- Insert-mode ghost-text keys for `buf`: each does what it did when nothing is shown.
+local function map_keys(buf, opts)
+  local function map(key, action, desc)
+    if key then
+      vim.keymap.set('i', key, function()
+        if not action() then
+          return key
+        end
+      end, { buffer = buf, expr = true, desc = 'mochi: ' .. desc })
+    end
+  end
+  local keys = vim.tbl_extend('force', DEFAULT_KEYS, opts.keys or {})
+  local accept = opts.accept_key == nil and '<Tab>' or opts.accept_key
+  map(accept, vim.lsp.inline_completion.get, 'accept the suggestion')
+  map(keys.accept_word, M.accept_word, 'accept the next word of the suggestion')
+  map(keys.dismiss, M.dismiss, 'dismiss the suggestion')
+  for name, count in pairs({ next = 1, prev = -1 }) do
+    map(keys[name], function()
+      vim.lsp.inline_completion.select({ bufnr = buf, count = count })
+      return true
+    end, name == 'next' and 'the next suggestion' or 'the previous suggestion')
+  end
+end
+
 local function create_commands()
   local command = vim.api.nvim_create_user_command
   command('MochiReindex', function()
@@ -69,7 +166,7 @@ local function create_commands()
   end, { desc = 'mochi: train the experts on the repository' })
   command('MochiStatus', function()
     M.exec('mochi.status', {}, function(status)
-      notify('status\n' .. vim.inspect(status))
+      notify('status\n' .. M.format_status(status))
     end)
   end, { desc = 'mochi: show the server status' })
 end
@@ -113,14 +210,7 @@ local function on_attach(group, opts)
       end
       if opts.inline ~= false and vim.lsp.inline_completion then
         vim.lsp.inline_completion.enable(true, { bufnr = ev.buf })
-        local key = opts.accept_key == nil and '<Tab>' or opts.accept_key
-        if key then
-          vim.keymap.set('i', key, function()
-            if not vim.lsp.inline_completion.get() then
-              return key -- no suggestion shown: the key does what it did
-            end
-          end, { buffer = ev.buf, expr = true, desc = 'mochi: accept the suggestion' })
-        end
+        map_keys(ev.buf, opts)
       elseif vim.lsp.completion then -- Neovim 0.11: the completion menu
         vim.lsp.completion.enable(true, client.id, ev.buf, { autotrigger = true })
       end
