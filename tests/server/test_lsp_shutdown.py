@@ -91,10 +91,13 @@ def test_exit_is_prompt_while_a_training_job_is_followed(tmp_path: Path) -> None
             lsp.close()
 
 
-def test_train_without_a_workspace_folder_says_so(tmp_path: Path) -> None:
+def test_without_a_workspace_folder_the_user_is_told_and_train_says_so(tmp_path: Path) -> None:
     lsp = RawLspServer(ENV)
     try:
         assert "result" in lsp.call(1, "initialize", initialize_params(tmp_path))
+        lsp.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        told = lsp.wait_for(lambda m: m.get("method") == "window/showMessage")
+        assert "no workspace folder, so nothing is indexed" in told["params"]["message"]
         train = {"command": "mochi.train", "arguments": ["default"]}
         error = lsp.call(2, "workspace/executeCommand", train)["error"]
         assert error["code"] == -32602 and "workspace folder" in error["message"]

@@ -107,6 +107,13 @@ async def open_index(server: MochiServer) -> None:
     state = server.state
     if state.root is None:
         state.index_error = "no workspace folder: the index is off"
+        server.notify_user(
+            "no workspace folder, so nothing is indexed: completions work without "
+            "context from the rest of the project, and search, hover and training are "
+            "off. Open the repository's folder (a folder with .git, pyproject.toml or "
+            ".mochi.toml counts as one).",
+            types.MessageType.Info,
+        )
         return
     try:
         state.index = await state.run_index(state.services.open_index, state.root, state.config)
