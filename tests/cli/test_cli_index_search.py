@@ -56,7 +56,7 @@ def test_index_search_reindex_cycle(workspace: GitRepo, env: dict[str, str]) -> 
     report = json.loads(first.stdout)["report"]
     assert report["chunks_embedded"] > 0
 
-    found = mochi("search", "compute the area of a circle", "--path", root, "-k", "3", env=env)
+    found = mochi("search", "compute the area of a circle", "-w", root, "-k", "3", env=env)
     assert found.returncode == 0, found.stderr
     top = found.stdout.splitlines()[0]
     assert top.startswith(" 1. pkg/geometry.py:6 circle_area"), found.stdout

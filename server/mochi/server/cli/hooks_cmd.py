@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mochi.server.cli.errors import CliError
+from mochi.server.cli.workspace_option import add_workspace_option
 
 MARKER = "# mochi post-commit hook (mochi hooks install)"
 CHAINED = "post-commit.pre-mochi"
@@ -35,7 +36,7 @@ def register(commands: Any) -> None:
         ("uninstall", "remove it (restoring a hook it replaced)", run_uninstall),
     ):
         action = sub.add_parser(name, help=help_text)
-        action.add_argument("--path", type=Path, default=Path("."), help="repository (default .)")
+        add_workspace_option(action, "the repository")
         action.set_defaults(run=run_fn)
     sub.choices["install"].add_argument(
         "--adapter", default="default", help="adapter the jobs continue (default: default)"
@@ -122,13 +123,13 @@ def uninstall(repo: Path) -> bool:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    hook = install(args.path.resolve(), args.adapter)
+    hook = install(args.workspace.resolve(), args.adapter)
     print(f"installed {hook}: each commit queues a continual job for adapter {args.adapter!r}")
     return 0
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
-    if uninstall(args.path.resolve()):
+    if uninstall(args.workspace.resolve()):
         print("removed mochi's post-commit hook")
     else:
         print("no mochi post-commit hook installed")

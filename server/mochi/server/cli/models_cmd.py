@@ -9,6 +9,7 @@ from typing import Any
 from mochi.rag.paths import data_dir
 from mochi.server.cli.errors import CliError
 from mochi.server.cli.workspace import config_for
+from mochi.server.cli.workspace_option import add_workspace_option
 from mochi.server.models import (
     ModelEntry,
     ModelStore,
@@ -21,12 +22,7 @@ def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "models", help="list, import and download the models mochi runs locally"
     )
-    p.add_argument(
-        "--workspace",
-        default=".",
-        type=Path,
-        help="workspace whose configuration names the data dir (default: .)",
-    )
+    add_workspace_option(p, "workspace whose configuration names the data dir")
     actions = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
     ls = actions.add_parser("list", help="the models in the store")

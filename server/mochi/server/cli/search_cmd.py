@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from mochi.rag.types import Hit, SearchFilters
 from mochi.server.cli.errors import CliError
 from mochi.server.cli.workspace import open_index
+from mochi.server.cli.workspace_option import add_workspace_option
 
 
 def register(commands: Any) -> None:
@@ -18,7 +18,7 @@ def register(commands: Any) -> None:
         "search", help="search the workspace index (run `mochi index` first)"
     )
     p.add_argument("query", help="what to look for, in words or code")
-    p.add_argument("--path", default=".", type=Path, help="workspace root (default: .)")
+    add_workspace_option(p)
     p.add_argument("-k", "--limit", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--glob", default="", help="only paths matching this glob, e.g. 'rag/**/*.py'")
     p.add_argument("--lang", action="append", default=[], help="only this language (repeatable)")
@@ -48,9 +48,11 @@ def run(args: argparse.Namespace) -> int:
         kinds=tuple(args.kind),
         sources=tuple(args.source),
     )
-    with open_index(args.path) as index:
+    with open_index(args.workspace) as index:
         if index.status().chunks == 0:
-            raise CliError(f"the index of {index.root} is empty: run `mochi index {args.path}`")
+            raise CliError(
+                f"the index of {index.root} is empty: run `mochi index {args.workspace}`"
+            )
         hits = index.search(args.query, args.limit, filters, args.mode)
     if args.json:
         print(json.dumps([asdict(h) for h in hits], indent=2))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mochi.server.cli.errors import CliError
+from mochi.server.cli.workspace_option import add_workspace_option
 from mochi.trainer.protocol import DEFAULT_HOST, DEFAULT_PORT, JobKind, JobRequest, JobState
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def register(commands: Any) -> None:
 
     submit = sub.add_parser("submit", help="queue a job")
     submit.add_argument("kind", choices=[k.value for k in JobKind])
-    submit.add_argument("--workspace", type=Path, default=Path("."), help="default: .")
+    add_workspace_option(submit, "the repository to train on")
     submit.add_argument("--adapter", default="default", help="registry name (default: default)")
     submit.add_argument(
         "--param",
