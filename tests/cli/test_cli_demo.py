@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from git_repo import GitRepo
 
+from mochi.server.cli.demo_cmd import connect_text
+
 MOCHI = Path(sys.executable).parent / "mochi"
 SHADOW = (
     'raise ImportError("the workspace\'s own {name}/ was imported instead of the installed one")\n'
@@ -92,3 +94,17 @@ def test_demo_runs_in_a_repository_that_shadows_mochis_dependencies(
     assert "hover on `request` (api.py:4)" in done.stdout, done.stdout
     assert "**`request`** — function in `api.py:4`" in done.stdout, done.stdout
     assert "completion at api.py:" in done.stdout
+
+
+def test_the_connect_text_points_at_this_checkouts_plugin_and_extension() -> None:
+    """What `mochi demo` says about editors is what editors/README.md says: the plugin and
+    the extension of this checkout, with the mochi executable to start."""
+    editors = Path(__file__).resolve().parents[2] / "editors"
+    text = connect_text()
+    assert f"{editors}/README.md" in text
+    assert f"vim.opt.runtimepath:append('{editors}/neovim')" in text
+    assert f"{editors}/vscode" in text and "mochi.serverPath" in text
+    readme = (editors / "README.md").read_text(encoding="utf-8")
+    for said in ("vim.opt.runtimepath:append(", "require('mochi').setup(", "mochi.serverPath"):
+        assert said in readme
+    assert "generic LSP client extension" not in text

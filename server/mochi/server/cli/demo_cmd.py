@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -15,14 +17,26 @@ from mochi.server.lsp_client import MochiClient
 
 DEFAULT_QUERY = "how does the index recover after a crash"
 CONNECT = """
-Connect an editor (the server speaks LSP on stdio; start command: `{exe} serve`):
-  Neovim 0.11+:  vim.lsp.config('mochi', {{ cmd = {{ '{exe}', 'serve' }},
-                   filetypes = {{ 'python', 'javascript', 'typescript', 'go', 'rust' }},
-                   root_markers = {{ '.git' }} }})
-                 vim.lsp.enable('mochi')
-  VS Code:       any generic LSP client extension, with `{exe} serve` as the server command
-  Any client:    `{exe} serve --tcp 127.0.0.1:2087` to connect over TCP instead
+Connect an editor ({editors}/README.md has the details):
+  Neovim 0.11+:  the plugin in {editors}/neovim, in init.lua:
+                   vim.opt.runtimepath:append('{editors}/neovim')
+                   require('mochi').setup({{ cmd = '{exe}' }})
+  VS Code:       the extension in {editors}/vscode: `npm ci && npm run package` there,
+                   `code --install-extension mochi-0.1.0.vsix`, and mochi.serverPath = {exe}
+  Any other:     its LSP client with the command `{exe} serve` (stdio), or
+                   `{exe} serve --tcp 127.0.0.1:2087` to connect over TCP
 """
+
+
+def connect_text() -> str:
+    """How to connect an editor, with this installation's paths (the `editors` folder of
+    the mochi checkout, when mochi runs from one)."""
+    checkout = Path(__file__).resolve().parents[4]
+    editors = checkout / "editors"
+    shown = str(editors) if (editors / "neovim").is_dir() else "editors (in the mochi repository)"
+    exe = shutil.which("mochi", path=str(Path(sys.executable).parent)) or "mochi"
+    return CONNECT.format(editors=shown, exe=exe)
+
 
 _RETURN = re.compile(r"^(\s+)return (\S.*)$")
 _DEF = re.compile(r"^\s*def (\w+)\(")
@@ -88,7 +102,7 @@ async def demo(root: Path, query: str) -> None:
     for hit in hits:
         print(f"  {_where(hit, root)}")
     await client.stop()
-    print(CONNECT.format(exe="mochi"))
+    print(connect_text())
 
 
 def run(args: argparse.Namespace) -> int:
