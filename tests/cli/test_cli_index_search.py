@@ -77,6 +77,10 @@ def test_index_search_reindex_cycle(workspace: GitRepo, env: dict[str, str]) -> 
     human = mochi("index", root, env=env)
     assert human.returncode == 0
     assert "0 chunks embedded" in human.stdout
+    # The documents and chunks the index holds, counted as `mochi.status` counts them.
+    status = json.loads(edited.stdout)["status"]
+    counts = f"({status['backend']}, {status['documents']} documents, {status['chunks']} chunks)"
+    assert human.stdout.strip().splitlines()[-1].endswith(counts), human.stdout
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ class IndexReport:
 
     def summary(self) -> str:
         parts = [
-            f"{self.docs_seen} documents",
+            f"{self.docs_seen} documents seen",
             f"{self.docs_changed} changed",
             f"{self.docs_removed} removed",
             f"{self.chunks_embedded} chunks embedded",

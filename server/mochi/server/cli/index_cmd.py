@@ -69,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
             if getattr(skips, k)
         }
         print("skipped: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in reasons.items()))
-    print(f"index: {status.location} ({status.backend}, {status.chunks} chunks)")
+    # The counts `mochi.status` shows in the editor: what the index holds.
+    print(
+        f"index: {status.location} ({status.backend}, {status.documents} documents, "
+        f"{status.chunks} chunks)"
+    )
     return 0
 
 
