@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from mochi.rag.types import Progress
 from mochi.server.lsp.server import MochiServer
+from mochi.server.lsp.time_left import TimeLeft
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +59,7 @@ async def run_with_progress(
             types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0),
         )
     last = 0.0
+    time_left = TimeLeft()
 
     def report(p: Progress) -> None:
         nonlocal last
@@ -65,10 +67,10 @@ async def run_with_progress(
         if not enabled or (now - last < 0.2 and p.done < p.total):
             return
         last = now
-        value = types.WorkDoneProgressReport(
-            message=f"{p.stage}: {p.done}/{p.total}" if p.total else p.stage,
-            percentage=p.percentage,
-        )
+        message = f"{p.stage}: {p.done}/{p.total}" if p.total else p.stage
+        if left := time_left.estimate(p.stage, p.done, p.total):
+            message = f"{message}, {left}"
+        value = types.WorkDoneProgressReport(message=message, percentage=p.percentage)
         loop.call_soon_threadsafe(progress.report, token, value)
 
     def should_cancel() -> bool:

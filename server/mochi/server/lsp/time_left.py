@@ -1,0 +1,41 @@
+"""How long a stage of long work has left, from its rate so far: "about 3 min left"."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+# Too early to tell before this much time and this share of the stage.
+MIN_SECONDS = 2.0
+MIN_SHARE = 0.02
+
+
+class TimeLeft:
+    """Fed (stage, done, total) as work reports them; a new stage starts a new estimate."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._stage: str | None = None
+        self._started = 0.0
+        self._first_done = 0
+
+    def estimate(self, stage: str, done: int, total: int) -> str:
+        """ "about N s/min/h left", or "" while it is too early (or nothing is counted)."""
+        now = self._clock()
+        if stage != self._stage or done < self._first_done:
+            self._stage, self._started, self._first_done = stage, now, done
+            return ""
+        elapsed, progressed = now - self._started, done - self._first_done
+        if total <= 0 or progressed <= 0 or done >= total or elapsed < MIN_SECONDS:
+            return ""
+        if progressed / total < MIN_SHARE:
+            return ""
+        return f"about {_duration(elapsed / progressed * (total - done))} left"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(5, round(seconds / 5) * 5)} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
