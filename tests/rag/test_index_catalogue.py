@@ -92,3 +92,15 @@ def test_dry_run_without_gc_is_refused(tmp_path: Path) -> None:
     assert result.returncode != 0 and "--dry-run goes with --gc" in result.stderr
     empty = mochi("index", str(tmp_path), "--list", env=env)
     assert empty.returncode == 0 and empty.stdout.startswith("no indexes in ")
+
+
+def test_a_workspace_whose_name_is_not_utf8_is_listed_by_its_name(tmp_path: Path) -> None:
+    from mochi.rag.index.catalogue import list_indexes
+
+    data = tmp_path / "data"
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    root.mkdir()
+    (root / "main.py").write_text("def f():\n    return 1\n", encoding="utf-8")
+    build_index(root, data)
+    (entry,) = list_indexes(data)
+    assert entry.root == root.resolve() and not entry.orphaned and entry.chunks > 0

@@ -7,6 +7,7 @@ mochi recorded it show their workspace as unknown and are never collected."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
@@ -109,4 +110,7 @@ def _manifest_facts(path: Path) -> tuple[Path | None, int]:
             db.close()
     except sqlite3.Error:  # not a manifest, or a broken one: nothing recorded
         return None, 0
-    return (Path(row[0]) if row else None), int(chunks)
+    if not row:
+        return None, int(chunks)
+    value = row[0]  # bytes: a path that is not UTF-8 (see Manifest.set_meta)
+    return Path(os.fsdecode(value) if isinstance(value, bytes) else value), int(chunks)

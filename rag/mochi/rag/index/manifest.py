@@ -101,10 +101,13 @@ class Manifest:
     # meta
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else _key(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        """A surrogate-escaped value (a workspace path that is not UTF-8) goes in as bytes."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, _column(value))
+        )
 
     # reads
     def docs(self, source: str | None = None) -> dict[str, DocRow]:
