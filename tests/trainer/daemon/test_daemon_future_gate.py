@@ -5,6 +5,7 @@ server's own completion pipeline, it completes their lines better than the base 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ PARAMS = {
     "dataset": {"samples_per_unit": 1, "max_commits": 10, "eval_fraction": 0.3},
     "gate_commits": 2,
     "gate_tasks": 12,
+    "gate_samples": 3,
 }
 
 
@@ -60,3 +62,29 @@ def test_the_gate_scores_both_versions_on_the_newest_commits(
     assert f"{new:.3f} vs {base:.3f}" in result["reason"]
     if result["published"]:
         assert Manifest.read(Path(result["path"])).commit == cut  # trained up to the cut
+
+
+def test_the_gate_cost_is_bounded_and_every_stage_is_in_the_daemon_log(
+    daemon: DaemonProcess, tmp_path: Path
+) -> None:
+    repo = make_code_repo(tmp_path / "repo")
+    add_later_commit(repo)
+    http = daemon.start()
+    body = {"kind": "finetune", "workspace": str(repo.root), "adapter": "default"}
+    job = finished(http, http.post("/v1/jobs", json={**body, "params": PARAMS}).json()["id"])
+    assert job["state"] == "succeeded", job
+    result: dict = job["result"]  # type: ignore[assignment]
+    scored = int(result["metrics"]["count"])
+    assert 1 <= scored <= PARAMS["gate_samples"]  # type: ignore[operator]
+    tasks = result["held_out_commits"]["tasks"]
+    log = daemon.log()
+    prefix = f"job {job['id']}: "
+    # each long stage says what it does, with counts, from its start to its end
+    assert re.search(rf"{prefix}train (\d+)/\1 \(100 %\)", log), log
+    for line in (
+        f"gate: held-out samples 0/{scored} (0 %): the new version",
+        f"gate: held-out samples {scored}/{scored} (100 %): the new version",
+        f"gate: held-out commits {tasks}/{tasks} (100 %): the new version",
+        f"gate: held-out commits {tasks}/{tasks} (100 %): the base model",
+    ):
+        assert prefix + line in log, (line, log)

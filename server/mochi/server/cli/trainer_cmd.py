@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -107,6 +108,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from mochi.trainer.daemon import config as daemon_config
     from mochi.trainer.daemon.serve import serve
 
+    # A service's log is its stderr: each job's stages and progress, not only warnings.
+    trainer_log = logging.getLogger("mochi.trainer")
+    trainer_log.setLevel(min(trainer_log.getEffectiveLevel(), logging.INFO))
     data = data_dir(args.data_dir)
     base_model = args.base_model.resolve() if args.base_model else _default_base_model(data)
     try:

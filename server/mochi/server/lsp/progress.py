@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 
+from mochi.rag.time_left import TimeLeft
 from mochi.rag.types import Progress
 from mochi.server.lsp.server import MochiServer
-from mochi.server.lsp.time_left import TimeLeft
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,6 +10,9 @@ gate_commits    the newest commits held out of training: the new version must co
                 their lines better than the one in service (or the base model);
                 0 = gate on held-out samples only (finetune, continual)
 gate_tasks      the most of those lines completed per version (bounds the gate's cost)
+gate_samples    the most held-out dataset samples scored per version for the loss and
+                next-line exact match (bounds the gate's cost; finetune, continual)
+max_samples     eval only: the most held-out samples scored (0 = all)
 version         eval only: "current" (default), "vN", or "base" (no adapter)
 trust_remote_code  passed to transformers when loading the base model
 """
@@ -29,6 +32,9 @@ from mochi.trainer.protocol import JobKind
 DEFAULT_GATE_TOLERANCE = 0.02
 DEFAULT_GATE_COMMITS = 3
 DEFAULT_GATE_TASKS = 40
+# Each sample costs a greedy line of generation per version (~1 s for a 135M model on a
+# laptop core): 48 keeps the loss gate to a minute or two where 200 samples took ten.
+DEFAULT_GATE_SAMPLES = 48
 _VERSION = re.compile(r"^(current|base|v[1-9][0-9]*)$")
 
 
@@ -56,10 +62,12 @@ class TrainJobParams(_Params):
     gate_tolerance: float = Field(default=DEFAULT_GATE_TOLERANCE, ge=0.0, le=1.0)
     gate_commits: int = Field(default=DEFAULT_GATE_COMMITS, ge=0, le=1000)
     gate_tasks: int = Field(default=DEFAULT_GATE_TASKS, ge=1, le=10_000)
+    gate_samples: int = Field(default=DEFAULT_GATE_SAMPLES, ge=1, le=100_000)
 
 
 class EvalParams(_Params):
     version: str = "current"
+    max_samples: int = Field(default=0, ge=0, le=1_000_000)
 
     @field_validator("version")
     @classmethod

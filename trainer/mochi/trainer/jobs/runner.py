@@ -16,6 +16,7 @@ from mochi.trainer.jobs.context import Handlers, JobContext
 from mochi.trainer.jobs.devices import detect_devices, release_device, use_device
 from mochi.trainer.jobs.errors import JobCancelled
 from mochi.trainer.jobs.private import private_dir
+from mochi.trainer.jobs.progress_log import ProgressLog
 from mochi.trainer.jobs.store import JobStore, StoredJob
 from mochi.trainer.protocol import JobProgress, JobState, JobView
 
@@ -227,8 +228,11 @@ class Runner:
                     cancel.set()
             return cancel.is_set()
 
+        log_progress = ProgressLog(view.id, log)
+
         def report(stage: str, done: int, total: int, message: str) -> None:
             self.store.update_progress(view.id, JobProgress(stage, done, total, message))
+            log_progress(stage, done, total, message)
 
         ctx = JobContext(
             job=view,

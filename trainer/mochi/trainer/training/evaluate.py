@@ -115,8 +115,10 @@ def evaluate_model(
     limit: int | None = None,
     max_seq_len: int = 512,
     trust_remote_code: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvalScores:
-    """Load the base model (plus a peft adapter, or a full model in `adapter_dir`) and score."""
+    """Load the base model (plus a peft adapter, or a full model in `adapter_dir`) and
+    score `samples[:limit]`; `progress(done, total)` after each sample's generation."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -142,4 +144,5 @@ def evaluate_model(
         max_new_tokens=max_new_tokens,
         limit=limit,
         max_seq_len=max_seq_len,
+        progress=progress,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mochi.trainer.jobs.context import JobContext
+from mochi.trainer.jobs.errors import JobCancelled
 from mochi.trainer.jobs.gate import scores_json
 from mochi.trainer.jobs.handlers.dataset_step import job_dataset
 from mochi.trainer.jobs.handlers.env import HandlerEnv, job_params, workspace_head, workspace_root
@@ -33,9 +34,16 @@ class EvalHandler:
             adapter_dir = self.env.registry.path(manifest.name, manifest.version)
         head = workspace_head(root)
         built = job_dataset(ctx, root, model_dir, params, commit=head or None)
-        ctx.report("eval", 0, 1, f"scoring {version}")
-        scores = evaluate_model(model_dir, adapter_dir, built.eval)
-        ctx.report("eval", 1, 1, "")
+        samples = built.eval[: params.max_samples] if params.max_samples else built.eval
+        label = f"scoring {version}"
+
+        def tick(done: int, total: int) -> None:
+            ctx.report("eval", done, total, label)
+            if ctx.should_cancel():  # raised through the scoring loop, between samples
+                raise JobCancelled("cancelled while scoring")
+
+        ctx.report("eval", 0, len(samples), label)
+        scores = evaluate_model(model_dir, adapter_dir, samples, progress=tick)
         return {
             "adapter": ctx.job.adapter,
             "version": version,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from mochi.trainer.jobs.future_gate import HeldOut
 
 TRAIN_DIR = "train"
+GATE_LOSS_STAGE = "gate: held-out samples"
+FUTURE_STAGE = "gate: held-out commits"
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ def train_gate_publish(
             replay=folder / plan.previous.replay if plan.previous.replay else None,
         )
     train_params = TrainParams.from_dict(params.train)
+    # The gate scores both versions below, the same way; training need not score too.
+    held_out = plan.built.eval[: params.gate_samples]
     try:
         outcome = train_adapter(
             plan.model_dir,
             plan.built.train,
-            plan.built.eval,
+            [],
             train_params,
             ctx.workdir / TRAIN_DIR,
             previous=previous,
@@ -66,24 +70,31 @@ def train_gate_publish(
     if ctx.should_cancel():
         raise JobCancelled("cancelled after training")
 
-    # Both versions are scored the same way on the same held-out samples.
-    def score(adapter_dir: Path) -> Any:
-        return evaluate_model(
+    # Both versions are scored the same way on the same (bounded) held-out samples.
+    def score(adapter_dir: Path, label: str) -> Any:
+        def tick(done: int, total: int) -> None:
+            ctx.report(GATE_LOSS_STAGE, done, total, label)
+            if ctx.should_cancel():  # raised through the scoring loop, between samples
+                raise JobCancelled("cancelled while scoring the held-out samples")
+
+        ctx.report(GATE_LOSS_STAGE, 0, len(held_out), label)
+        scores = evaluate_model(
             plan.model_dir,
             adapter_dir,
-            plan.built.eval,
+            held_out,
             max_seq_len=train_params.max_seq_len,
             trust_remote_code=params.trust_remote_code,
+            progress=tick,
         )
+        return scores
 
-    ctx.report("gate", 0, 2, "scoring the new version")
-    candidate = score(outcome.output_dir)
+    candidate = score(outcome.output_dir, "the new version")
     in_service = _in_service(env, name, plan.base)
     current_scores = None
     if in_service is not None:
-        ctx.report("gate", 1, 2, f"scoring {in_service.version} (in service)")
-        current_scores = score(registry.path(name, in_service.version))
-    ctx.report("gate", 2, 2, "")
+        current_scores = score(
+            registry.path(name, in_service.version), f"{in_service.version} (in service)"
+        )
     future = _future(ctx, env, plan, outcome.output_dir, in_service)
     decision = gate(candidate, current_scores, params.gate_tolerance, future=future)
     summary: dict[str, Any] = {
@@ -159,7 +170,7 @@ def _future(
     for label, folder in (("the new version", candidate_dir), (name, reference_dir)):
 
         def tick(done: int, total: int, label: str = label) -> None:
-            ctx.report("gate: held-out commits", done, total, label)
+            ctx.report(FUTURE_STAGE, done, total, label)
 
         found.append(
             score_version(

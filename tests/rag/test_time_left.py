@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mochi.server.lsp.time_left import TimeLeft
+from mochi.rag.time_left import TimeLeft
 
 
 class Clock:

@@ -1,4 +1,6 @@
-"""How long a stage of long work has left, from its rate so far: "about 3 min left"."""
+"""How long a stage of long work has left, from its rate so far: "about 3 min left".
+
+Shared by the language server's $/progress and the training daemon's log lines."""
 
 from __future__ import annotations
 
