@@ -23,16 +23,25 @@ class TimeLeft:
 
     def estimate(self, stage: str, done: int, total: int) -> str:
         """ "about N s/min/h left", or "" while it is too early (or nothing is counted)."""
+        return about_left(self.seconds(stage, done, total))
+
+    def seconds(self, stage: str, done: int, total: int) -> float | None:
+        """The seconds the stage has left at its rate so far; None while it is too early."""
         now = self._clock()
         if stage != self._stage or done < self._first_done:
             self._stage, self._started, self._first_done = stage, now, done
-            return ""
+            return None
         elapsed, progressed = now - self._started, done - self._first_done
         if total <= 0 or progressed <= 0 or done >= total or elapsed < MIN_SECONDS:
-            return ""
+            return None
         if progressed / total < MIN_SHARE:
-            return ""
-        return f"about {_duration(elapsed / progressed * (total - done))} left"
+            return None
+        return elapsed / progressed * (total - done)
+
+
+def about_left(seconds: float | None) -> str:
+    """ "about 3 min left" ("" for None)."""
+    return "" if seconds is None else f"about {_duration(seconds)} left"
 
 
 def _duration(seconds: float) -> str:

@@ -38,6 +38,8 @@ def test_submit_get_list_progress_finish(tmp_path: Path) -> None:
     assert claimed.view.state == JobState.RUNNING and claimed.device == "cpu"
     store.update_progress(first.id, JobProgress("train", 2, 10, "step 2"))
     assert store.get(first.id).progress == JobProgress("train", 2, 10, "step 2")
+    store.update_progress(first.id, JobProgress("train", 3, 10, "", seconds_left=42.5))
+    assert store.get(first.id).progress.seconds_left == 42.5  # the job events carry it
     done = store.finish(first.id, JobState.SUCCEEDED, result={"version": "v1"})
     assert done.result == {"version": "v1"} and done.finished_at is not None
     assert [v.id for v in store.list(JobState.QUEUED)] == [second.id]

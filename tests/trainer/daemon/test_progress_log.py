@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from mochi.rag.time_left import TimeLeft
 from mochi.trainer.jobs.progress_log import ProgressLog, describe
 
 
@@ -28,15 +29,20 @@ def test_stage_starts_and_ends_are_logged_and_the_rest_is_throttled(
     clock = Clock()
     log = logging.getLogger("test.progress")
     progress = ProgressLog("j1", log, interval=30.0, clock=clock)
+    time_left = TimeLeft(clock)  # as the runner feeds it
+
+    def report(stage: str, done: int, total: int, message: str = "") -> None:
+        progress(stage, done, total, message, time_left.seconds(stage, done, total))
+
     with caplog.at_level(logging.INFO, logger="test.progress"):
-        progress("train", 0, 100, "")
+        report("train", 0, 100)
         for step in range(1, 100):
             clock.now += 1.0  # 1 s per step: a line at 30 s and at 60 s and at 90 s
-            progress("train", step, 100, "")
+            report("train", step, 100)
         clock.now += 1.0
-        progress("train", 100, 100, "")
-        progress("gate: held-out samples", 0, 4, "the new version")
-        progress("gate: held-out samples", 1, 4, "the new version")
+        report("train", 100, 100)
+        report("gate: held-out samples", 0, 4, "the new version")
+        report("gate: held-out samples", 1, 4, "the new version")
     assert lines(caplog) == [
         "job j1: train 0/100 (0 %)",
         "job j1: train 30/100 (30 %), about 1 min left",

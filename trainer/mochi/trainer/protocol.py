@@ -68,6 +68,8 @@ class JobProgress:
     done: int = 0
     total: int = 0
     message: str = ""
+    # The daemon's estimate for the rest of the stage at its rate so far (None: too early).
+    seconds_left: float | None = None
 
     @property
     def percentage(self) -> int:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mochi.rag.time_left import about_left
 from mochi.server.cli.errors import CliError
 from mochi.server.cli.workspace_option import add_workspace_option
 from mochi.trainer.protocol import DEFAULT_HOST, DEFAULT_PORT, JobKind, JobRequest, JobState
@@ -231,6 +232,8 @@ def _follow(client: HttpTrainingClient, job_id: str) -> Any:
     for view in client.events(job_id):
         p = view.progress
         line = f"{view.state.value:<9} {p.stage} {p.done}/{p.total} {p.message}".rstrip()
+        if left := about_left(p.seconds_left):
+            line = f"{line} ({left})"
         print(line, file=sys.stderr)
         if view.state.finished:
             if view.error:
@@ -247,6 +250,8 @@ def run_jobs(args: argparse.Namespace) -> int:
     for v in views:
         p = v.progress
         extra = v.error or (f"{p.stage} {p.done}/{p.total}" if p.stage else "")
+        if not v.error and (left := about_left(p.seconds_left)):
+            extra = f"{extra} ({left})"
         print(f"{v.id}  {v.kind.value:<13} {v.state.value:<9} {v.adapter:<12} {extra}")
     return 0
 

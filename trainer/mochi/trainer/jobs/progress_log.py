@@ -7,13 +7,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from mochi.rag.time_left import TimeLeft
+from mochi.rag.time_left import about_left
 
 DEFAULT_INTERVAL_SECONDS = 30.0
 
 
 class ProgressLog:
-    """Fed every (stage, done, total, message) a job reports; writes the few that matter."""
+    """Fed every (stage, done, total, message, seconds left) a job reports; writes the
+    few that matter."""
 
     def __init__(
         self,
@@ -27,19 +28,23 @@ class ProgressLog:
         self._log = log
         self._interval = interval
         self._clock = clock
-        self._time_left = TimeLeft(clock)
         self._stage: str | None = None
         self._last = 0.0
 
-    def __call__(self, stage: str, done: int, total: int, message: str) -> None:
-        left = self._time_left.estimate(stage, done, total)
+    def __call__(
+        self, stage: str, done: int, total: int, message: str, seconds_left: float | None
+    ) -> None:
         now = self._clock()
         new_stage = stage != self._stage
         finished = total > 0 and done >= total
         if not (new_stage or finished or now - self._last >= self._interval):
             return
         self._stage, self._last = stage, now
-        self._log.info("job %s: %s", self._job_id, describe(stage, done, total, message, left))
+        self._log.info(
+            "job %s: %s",
+            self._job_id,
+            describe(stage, done, total, message, about_left(seconds_left)),
+        )
 
 
 def describe(stage: str, done: int, total: int, message: str, left: str = "") -> str:

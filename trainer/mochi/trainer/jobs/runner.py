@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from mochi.rag.time_left import TimeLeft
 from mochi.trainer.jobs.context import Handlers, JobContext
 from mochi.trainer.jobs.devices import detect_devices, release_device, use_device
 from mochi.trainer.jobs.errors import JobCancelled
@@ -228,11 +229,12 @@ class Runner:
                     cancel.set()
             return cancel.is_set()
 
-        log_progress = ProgressLog(view.id, log)
+        time_left, log_progress = TimeLeft(), ProgressLog(view.id, log)
 
         def report(stage: str, done: int, total: int, message: str) -> None:
-            self.store.update_progress(view.id, JobProgress(stage, done, total, message))
-            log_progress(stage, done, total, message)
+            left = time_left.seconds(stage, done, total)
+            self.store.update_progress(view.id, JobProgress(stage, done, total, message, left))
+            log_progress(stage, done, total, message, left)
 
         ctx = JobContext(
             job=view,

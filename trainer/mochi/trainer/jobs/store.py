@@ -294,6 +294,7 @@ def _progress_json(progress: JobProgress) -> dict[str, Any]:
         "done": progress.done,
         "total": progress.total,
         "message": progress.message,
+        "seconds_left": progress.seconds_left,
     }
 
 
