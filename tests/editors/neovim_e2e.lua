@@ -26,20 +26,64 @@ local function check(name, ok, detail)
   results.checks[name] = { ok = not not ok, detail = detail }
 end
 
-local function main()
-  vim.cmd('filetype on') -- `-u NONE` leaves filetype detection off
-  require('mochi').setup({
+local function setup(extra)
+  require('mochi').setup(vim.tbl_extend('force', {
     cmd = env.MOCHI_CMD,
     init_options = { dataDir = env.MOCHI_DATA_DIR },
     settings = { completion = { enabled = true } },
-  })
-  vim.cmd.edit(vim.fn.fnameescape(env.MOCHI_FILE))
+  }, extra or {}))
+end
+
+--- Opens `path` and waits for the mochi client to attach to it.
+---@return integer buf, vim.lsp.Client client
+local function open(path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
   local buf = vim.api.nvim_get_current_buf()
-  local client ---@type vim.lsp.Client
-  wait('the client to attach', function()
+  local client
+  wait('the client to attach to ' .. path, function()
     client = vim.lsp.get_clients({ name = 'mochi', bufnr = buf })[1]
     return client ~= nil
   end, 60000)
+  return buf, client
+end
+
+--- The triggerKind (1 Invoked, 2 Automatic) of each textDocument/inlineCompletion sent.
+local asked = {}
+results.asked = asked
+local function record_inline_requests(client)
+  local send = client.request
+  client.request = function(self, method, params, ...)
+    if method == 'textDocument/inlineCompletion' then
+      table.insert(asked, params.context.triggerKind)
+    end
+    return send(self, method, params, ...)
+  end
+end
+
+--- The kinds asked since `#asked` was `from`.
+local function asked_since(from)
+  return { unpack(asked, from + 1) }
+end
+
+--- :MochiStatus, as the notification it gives.
+local function status_text()
+  local before = #results.notifications
+  vim.cmd('MochiStatus')
+  local status
+  wait(':MochiStatus to answer', function()
+    status = vim.iter({ unpack(results.notifications, before + 1) }):find(function(n)
+      return vim.startswith(n.msg, 'mochi: status')
+    end)
+    return status ~= nil
+  end, 60000)
+  return status.msg
+end
+
+local function main()
+  vim.cmd('filetype on') -- `-u NONE` leaves filetype detection off
+  setup()
+  local buf, client = open(env.MOCHI_FILE)
+  record_inline_requests(client)
   check('attached', client.initialized, { root_dir = client.root_dir })
   wait('indexing to end', function()
     return vim.iter(results.progress):any(function(v)
@@ -130,16 +174,12 @@ local function main()
   })
   vim.cmd.cclose()
 
-  vim.cmd('MochiStatus')
-  local status
-  wait(':MochiStatus to answer', function()
-    status = vim.iter(results.notifications):find(function(n)
-      return vim.startswith(n.msg, 'mochi: status')
-    end)
-    return status ~= nil
-  end, 60000)
-  -- `key: value` lines, not a Lua table
-  check('status', status.msg:find('\nindex%.chunks: %d+') and not status.msg:find('{', 1, true), { text = status.msg })
+  local status = status_text()
+  -- `key: value` lines, not a Lua table; the plugin's own settings too
+  check('status', status:find('\nindex%.chunks: %d+') and not status:find('{', 1, true), { text = status })
+  check('status_auto', status:find('\nneovim%.auto_trigger: true') and status:find('\nneovim%.suggest_key: <M%-\\>'), {
+    text = status,
+  })
 
   check('progress_notified', vim.iter(results.notifications):any(function(n)
     return vim.startswith(n.msg, 'mochi: done')
@@ -162,68 +202,85 @@ local function finish(ok, err)
   vim.cmd(results.ok and 'qa!' or 'cquit')
 end
 
+-- Insert mode needs the main loop, so the ghost-text parts run on timers.
+local ns = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
+
+local function last_line()
+  return vim.api.nvim_buf_get_lines(0, -2, -1, true)[1]
+end
+
+--- The ghost text shown in the current buffer, or nil.
+local function shown()
+  local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+  return marks[1] and marks[1][4].virt_text and marks[1][4].virt_text[1][1]
+end
+
+local function later(fn, ms) -- a failure in a timer still ends Neovim, with the error
+  vim.defer_fn(function()
+    local ok, err = xpcall(fn, debug.traceback)
+    if not ok then
+      finish(false, err)
+    end
+  end, ms)
+end
+
+local function when(cond, fn) -- `fn(cond())` once cond() is truthy, or after 60 s
+  local deadline = vim.uv.now() + 60000
+  local function poll()
+    if not cond() and vim.uv.now() < deadline then
+      return later(poll, 100)
+    end
+    fn(cond())
+  end
+  later(poll, 100)
+end
+
+local function when_shown(fn) -- the next ghost text (or nil after 60 s)
+  when(shown, fn)
+end
+
+local function first_word(text)
+  return text:match('^%s*[%w_]+') or text:match('^%s*[^%w_%s]+')
+end
+
 --- Ghost text as a user gets it: insert mode after `return `, wait for the suggestion,
 --- accept its first word (<M-Right>), dismiss what the server suggests next (<C-]>),
---- type a space and accept the new suggestion with <Tab>. Insert mode needs the main
---- loop, so this part runs on timers.
-local function ghost_text(suggestion)
-  local buf = vim.api.nvim_get_current_buf()
-  local ns = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
-  local last = vim.api.nvim_buf_line_count(buf)
-  local function line()
-    return vim.api.nvim_buf_get_lines(buf, last - 1, last, true)[1]
-  end
-  local function shown()
-    local marks = vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true })
-    return marks[1] and marks[1][4].virt_text and marks[1][4].virt_text[1][1]
-  end
-  vim.api.nvim_win_set_cursor(0, { last, 0 })
+--- type a space and accept the new suggestion with <Tab>; all asked for as you type.
+local function ghost_text(suggestion, done)
+  local from = #asked
+  vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
   vim.api.nvim_feedkeys('A', 'n', false)
-  local function later(fn, ms) -- a failure in a timer still ends Neovim, with the error
-    vim.defer_fn(function()
-      local ok, err = xpcall(fn, debug.traceback)
-      if not ok then
-        finish(false, err)
-      end
-    end, ms)
-  end
-  local function when_shown(fn) -- the next ghost text (or nil after 60 s)
-    local deadline = vim.uv.now() + 60000
-    local function poll()
-      if not shown() and vim.uv.now() < deadline then
-        return later(poll, 100)
-      end
-      fn(shown())
-    end
-    later(poll, 100)
-  end
-  local word = suggestion:match('^%s*[%w_]+') or suggestion:match('^%s*[^%w_%s]+')
+  local word = first_word(suggestion)
   when_shown(function(first)
     check('ghost_text', first and suggestion:find(first, 1, true), {
       mode = vim.api.nvim_get_mode().mode,
       shown = first,
     })
+    local kinds = asked_since(from)
+    check('asked_as_typed', #kinds > 0 and vim.iter(kinds):all(function(kind)
+      return kind == 2 -- Automatic
+    end), { asked = kinds })
     vim.api.nvim_feedkeys(vim.keycode('<M-Right>'), 'm', false) -- accept one word
     later(function()
-      check('accepted_word', line() == '    return ' .. word, { line = line(), word = word })
+      check('accepted_word', last_line() == '    return ' .. word, { line = last_line(), word = word })
       when_shown(function(rest)
         check('suggested_the_rest', rest ~= nil, { shown = rest })
         vim.api.nvim_feedkeys(vim.keycode('<C-]>'), 'm', false) -- dismiss
         later(function()
-          check('dismissed', shown() == nil and line() == '    return ' .. word, { line = line() })
+          check('dismissed', shown() == nil and last_line() == '    return ' .. word, { line = last_line() })
           vim.api.nvim_feedkeys(' ', 'n', false) -- typing asks again
           when_shown(function(again)
             vim.api.nvim_feedkeys(vim.keycode('<Tab>'), 'm', false) -- the plugin's accept key
             later(function()
               local typed = '    return ' .. word .. ' '
-              local added = line():sub(#typed + 1)
-              local ok = again and vim.startswith(line(), typed) and added:find(vim.trim(again), 1, true)
+              local added = last_line():sub(#typed + 1)
+              local ok = again and vim.startswith(last_line(), typed) and added:find(vim.trim(again), 1, true)
               check('accepted', ok, {
-                line = line(),
+                line = last_line(),
                 shown = again,
               })
               vim.cmd.stopinsert()
-              finish(true)
+              later(done, 300)
             end, 500)
           end)
         end, 300)
@@ -232,9 +289,98 @@ local function ghost_text(suggestion)
   end)
 end
 
+--- Shown where the completion menu stands in for ghost text: a Neovim whose Completor has
+--- no `request` (what the plugin reaches for) gets the suggestion in the menu from <M-\>.
+local function menu_fallback(done)
+  local capability = require('vim.lsp._capability')
+  local Completor = capability.all.inline_completion
+  local request = Completor.request
+  Completor.request = nil
+  vim.api.nvim_buf_set_lines(0, -2, -1, true, { '    return ' })
+  vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), #'    return ' })
+  vim.api.nvim_feedkeys(vim.keycode('<M-\\>'), 'm', false)
+  local function menu() -- what complete() offers (headless, the menu is never drawn)
+    local items = vim.fn.complete_info({ 'items' }).items
+    return #items > 0 and items or nil
+  end
+  when(menu, function(items)
+    check('menu_fallback', items and vim.iter(results.notifications):any(function(n)
+      return n.msg:find('the menu shows the suggestion', 1, true)
+    end), { items = items, notifications = results.notifications })
+    Completor.request = request
+    vim.api.nvim_feedkeys(vim.keycode('<C-e>'), 'n', false)
+    vim.cmd.stopinsert()
+    later(done, 300)
+  end)
+end
+
+--- setup({ auto_trigger = false }), in a file opened after it: typing asks nothing; <M-\>
+--- asks (Invoked) and shows ghost text, <M-Right> takes its first word and asks for the
+--- rest, <Tab> accepts that, and nothing more is asked.
+local function manual_trigger(done)
+  -- Neovim 0.12-dev's Completor hooks InsertEnter/CursorMovedI in every buffer: keep
+  -- main.py's (automatic) one from asking while manual.py is typed in
+  vim.lsp.inline_completion.enable(false, { bufnr = vim.api.nvim_get_current_buf() })
+  setup({ auto_trigger = false })
+  local status = status_text()
+  check('status_manual', status:find('\nneovim%.auto_trigger: false'), { text = status })
+  local buf = open(vim.fs.joinpath(vim.fs.dirname(env.MOCHI_FILE), 'manual.py'))
+  check('manual_off', not vim.lsp.inline_completion.is_enabled({ bufnr = buf }))
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, {
+    'def add(a, b):',
+    '    return a + b',
+    '',
+    '',
+    'def multiply(a, b):',
+    '    return',
+  })
+  local from = #asked
+  vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(buf), 0 })
+  vim.api.nvim_feedkeys('A ', 'n', false) -- typing: well past the 200 ms debounce
+  later(function()
+    check('manual_typing_asks_nothing', #asked == from and not shown() and last_line() == '    return ', {
+      asked = asked_since(from),
+      shown = shown(),
+      line = last_line(),
+      mode = vim.api.nvim_get_mode().mode,
+    })
+    vim.api.nvim_feedkeys(vim.keycode('<M-\\>'), 'm', false) -- ask now
+    when_shown(function(first)
+      check('manual_suggested', first and vim.deep_equal(asked_since(from), { 1 }), {
+        asked = asked_since(from),
+        shown = first,
+      })
+      local word = first and first_word(first) or ''
+      vim.api.nvim_feedkeys(vim.keycode('<M-Right>'), 'm', false)
+      when_shown(function(rest)
+        check('manual_rest', rest and last_line() == '    return ' .. word, {
+          asked = asked_since(from),
+          shown = rest,
+          line = last_line(),
+        })
+        vim.api.nvim_feedkeys(vim.keycode('<Tab>'), 'm', false)
+        later(function()
+          local typed = '    return ' .. word
+          local ok = rest and last_line():sub(#typed + 1):find(vim.trim(rest), 1, true)
+          check('manual_accepted', ok and vim.deep_equal(asked_since(from), { 1, 1 }) and not shown(), {
+            asked = asked_since(from),
+            line = last_line(),
+            shown = shown(),
+          })
+          menu_fallback(done)
+        end, 1000)
+      end)
+    end)
+  end, 1000)
+end
+
 local ok, err = xpcall(main, debug.traceback)
 if ok then
-  ok, err = xpcall(ghost_text, debug.traceback, results.checks.inline_completion.detail.text)
+  ok, err = xpcall(ghost_text, debug.traceback, results.checks.inline_completion.detail.text, function()
+    manual_trigger(function()
+      finish(true)
+    end)
+  end)
 end
 if not ok then
   finish(false, err)

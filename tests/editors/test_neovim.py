@@ -1,6 +1,7 @@
 """The Neovim plugin (editors/neovim) end to end: a headless Neovim ≥ 0.12 starts the real
 `mochi serve` on a fixture repository through `require('mochi').setup()`, and Neovim's own
-LSP client asks for completions, ghost text, hover, code actions and commands."""
+LSP client asks for completions, ghost text (as you type, and with auto_trigger = false
+only when asked), hover, code actions and commands."""
 
 from __future__ import annotations
 
@@ -114,7 +115,18 @@ def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_
         "suggested_the_rest",
         "dismissed",
         "accepted",
+        "asked_as_typed",
+        "status_auto",
+        "status_manual",
+        "manual_off",
+        "manual_typing_asks_nothing",
+        "manual_suggested",
+        "manual_rest",
+        "manual_accepted",
+        "menu_fallback",
     }
+    # auto_trigger = false: only <M-\> (Invoked) and accept_word's "the rest" ask
+    assert checks["manual_accepted"]["detail"]["asked"] == [1, 1]
     assert checks["attached"]["detail"]["root_dir"] == str(repo.root)
     text = checks["inline_completion"]["detail"]["text"]
     assert "\n" not in text and "a" in text and "b" in text

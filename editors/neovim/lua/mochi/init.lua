@@ -8,6 +8,7 @@ local M = {}
 ---@field init_options? table e.g. `{ dataDir = '...' }`
 ---@field settings? table the `[mochi]` settings, e.g. `{ completion = { multiline = true } }`
 ---@field inline? boolean ghost-text completion when Neovim has it (default: true)
+---@field auto_trigger? boolean suggest as you type (default: true); false: only keys.suggest asks
 ---@field accept_key? string|false insert-mode key that accepts ghost text (default: '<Tab>')
 ---@field keys? mochi.Keys the other ghost-text keys (Copilot's; false turns one off)
 
@@ -16,8 +17,21 @@ local M = {}
 ---@field next? string|false the next suggestion (default: '<M-]>')
 ---@field prev? string|false the previous suggestion (default: '<M-[>')
 ---@field dismiss? string|false hide the suggestion (default: '<C-]>')
+---@field suggest? string|false ask for a suggestion now (default: '<M-\>')
 
-local DEFAULT_KEYS = { accept_word = '<M-Right>', next = '<M-]>', prev = '<M-[>', dismiss = '<C-]>' }
+local DEFAULT_KEYS = {
+  accept_word = '<M-Right>',
+  next = '<M-]>',
+  prev = '<M-[>',
+  dismiss = '<C-]>',
+  suggest = '<M-\\>',
+}
+
+local options = {} ---@type mochi.Opts the last setup()'s
+
+local function keys_of(opts)
+  return vim.tbl_extend('force', DEFAULT_KEYS, opts.keys or {})
+end
 
 local function notify(msg, level)
   vim.notify('mochi: ' .. msg, level or vim.log.levels.INFO)
@@ -105,6 +119,60 @@ local function text_after_cursor(item)
   return vim.startswith(text, typed) and text:sub(#typed + 1) or text
 end
 
+--- The ghost text of `buf`: vim.lsp.inline_completion's Completor. Neovim 0.12 has no
+--- public "ask now" (only enable, select and get), so this reaches the private object and
+--- checks the methods used; nil where a later Neovim has changed them.
+local function completor(buf)
+  local ok, capability = pcall(require, 'vim.lsp._capability')
+  local class = ok and type(capability.all) == 'table' and capability.all.inline_completion
+  local c = type(class) == 'table' and type(class.active) == 'table' and class.active[buf]
+  for _, method in ipairs({ 'request', 'abort', 'automatic_request' }) do
+    if type(c) ~= 'table' or type(c[method]) ~= 'function' then
+      return nil
+    end
+  end
+  return c
+end
+
+--- auto_trigger = false: the Completor's typing hook (InsertEnter, CursorMovedI) drops what
+--- is shown instead of asking, except after accept_word, when it asks for the rest.
+local function ask_only_when_told(c)
+  c.automatic_request = function(self)
+    self:abort()
+    if self.mochi_rest_wanted then
+      self.mochi_rest_wanted = nil
+      self:request(vim.lsp.protocol.InlineCompletionTriggerKind.Invoked)
+    end
+  end
+end
+
+--- Ask for a suggestion at the cursor now (triggerKind Invoked), shown as ghost text; with
+--- auto_trigger = false this is how one comes. Where there is no Completor to ask (Neovim
+--- 0.11, or one that has changed it), the suggestion comes in the completion menu: a
+--- request of our own would have no public way to show its answer as ghost text.
+function M.suggest()
+  local buf = vim.api.nvim_get_current_buf()
+  local client = vim.lsp.get_clients({ name = 'mochi', bufnr = buf })[1]
+  if not client then
+    return notify('the language server is not attached to this buffer', vim.log.levels.WARN)
+  end
+  local manual = options.auto_trigger == false
+  if options.inline ~= false and vim.lsp.inline_completion then
+    vim.lsp.inline_completion.enable(true, { bufnr = buf }) -- off until now when manual
+    local c = completor(buf)
+    if c then
+      if manual then
+        ask_only_when_told(c)
+      end
+      return c:request(vim.lsp.protocol.InlineCompletionTriggerKind.Invoked)
+    end
+    vim.lsp.inline_completion.enable(not manual, { bufnr = buf })
+    vim.notify_once('mochi: this Neovim cannot be asked for ghost text; the menu shows the suggestion')
+    vim.lsp.completion.enable(true, client.id, buf, { autotrigger = false })
+  end
+  vim.lsp.completion.get()
+end
+
 --- Accept the suggestion up to the end of its next word (or run of punctuation); the
 --- server then suggests the rest.
 ---@return boolean false when no suggestion is shown
@@ -117,6 +185,10 @@ function M.accept_word()
       local row, col = unpack(vim.api.nvim_win_get_cursor(0))
       vim.api.nvim_buf_set_text(0, row - 1, col, row - 1, col, lines)
       vim.api.nvim_win_set_cursor(0, { row + #lines - 1, (#lines == 1 and col or 0) + #lines[#lines] })
+      local c = options.auto_trigger == false and completor(vim.api.nvim_get_current_buf())
+      if c then
+        c.mochi_rest_wanted = true -- for ask_only_when_told, on the cursor move just made
+      end
     end,
   })
 end
@@ -127,8 +199,9 @@ function M.dismiss()
   return vim.lsp.inline_completion.get({ on_accept = function() end })
 end
 
---- Insert-mode ghost-text keys for `buf`: each does what it did when nothing is shown.
-local function map_keys(buf, opts)
+--- Insert-mode keys for `buf`: each does what it did when nothing is shown. Without ghost
+--- text (the completion menu) only keys.suggest.
+local function map_keys(buf, opts, ghost_text)
   local function map(key, action, desc)
     if key then
       vim.keymap.set('i', key, function()
@@ -138,7 +211,14 @@ local function map_keys(buf, opts)
       end, { buffer = buf, expr = true, desc = 'mochi: ' .. desc })
     end
   end
-  local keys = vim.tbl_extend('force', DEFAULT_KEYS, opts.keys or {})
+  local keys = keys_of(opts)
+  map(keys.suggest, function()
+    vim.schedule(M.suggest) -- out of the expr mapping's textlock
+    return true
+  end, 'ask for a suggestion now')
+  if not ghost_text then
+    return
+  end
   local accept = opts.accept_key == nil and '<Tab>' or opts.accept_key
   map(accept, vim.lsp.inline_completion.get, 'accept the suggestion')
   map(keys.accept_word, M.accept_word, 'accept the next word of the suggestion')
@@ -166,9 +246,14 @@ local function create_commands()
   end, { desc = 'mochi: train the experts on the repository' })
   command('MochiStatus', function()
     M.exec('mochi.status', {}, function(status)
+      status = type(status) == 'table' and status or {}
+      status.neovim = { auto_trigger = options.auto_trigger ~= false, suggest_key = keys_of(options).suggest }
       notify('status\n' .. M.format_status(status))
     end)
   end, { desc = 'mochi: show the server status' })
+  command('MochiSuggest', function()
+    M.suggest()
+  end, { desc = 'mochi: ask for a suggestion at the cursor now' })
 end
 
 --- `$/progress` of the mochi server (indexing, training) as notifications.
@@ -208,11 +293,13 @@ local function on_attach(group, opts)
       if not client or client.name ~= 'mochi' then
         return
       end
+      local auto = opts.auto_trigger ~= false
       if opts.inline ~= false and vim.lsp.inline_completion then
-        vim.lsp.inline_completion.enable(true, { bufnr = ev.buf })
-        map_keys(ev.buf, opts)
+        vim.lsp.inline_completion.enable(auto, { bufnr = ev.buf }) -- manual: M.suggest turns it on
+        map_keys(ev.buf, opts, true)
       elseif vim.lsp.completion then -- Neovim 0.11: the completion menu
-        vim.lsp.completion.enable(true, client.id, ev.buf, { autotrigger = true })
+        vim.lsp.completion.enable(true, client.id, ev.buf, { autotrigger = auto })
+        map_keys(ev.buf, opts, false)
       end
     end,
   })
@@ -226,6 +313,7 @@ end
 ---@param opts? mochi.Opts
 function M.setup(opts)
   opts = opts or {}
+  options = opts
   if vim.fn.has('nvim-0.11') == 0 then
     return notify('needs Neovim 0.11 or newer (0.12 for ghost text)', vim.log.levels.ERROR)
   end
