@@ -6,10 +6,13 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 from mochi.server.cli.errors import CliError
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: Any) -> None:
@@ -65,4 +68,24 @@ def run(args: argparse.Namespace) -> int:
                 "`mochi search`. Ctrl-D or Ctrl-C stops it."
             )
         server.start_io(sys.stdin.buffer, _reserve_stdout_for_lsp())
+    _leave_busy_workers(server.exit_code)
     return server.exit_code  # LSP: 0 after `shutdown`, 1 for `exit` without it
+
+
+def _leave_busy_workers(code: int) -> None:
+    """Exit now if a worker thread is still busy. The interpreter would join it first, and
+    one still loading the model (torch's import alone can take half a minute on a loaded
+    machine) or indexing would hold the editor's `exit` that long. The server has closed
+    what it owns; what a worker leaves half done is recovered as after a kill (the index
+    and the token memory are crash-safe by design, tests/rag/test_crash_recovery.py)."""
+    busy = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.is_alive() and not t.daemon
+    ]
+    if not busy:
+        return
+    log.info("exiting without waiting for %s", ", ".join(busy))
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
