@@ -137,12 +137,32 @@ class TrainerConfig:
 
 
 @dataclass
+class ServerConfig:
+    """The language server process itself."""
+
+    metrics_port: int = field(
+        default=0, metadata={"help": "Serve Prometheus metrics on this port (0 = off)."}
+    )
+    metrics_host: str = field(
+        default="127.0.0.1",
+        metadata={"help": "Where the metrics endpoint listens (127.0.0.1: this machine only)."},
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError("server.metrics_port", "must be 0 (off) or a port, 1 to 65535")
+        if not self.metrics_host.strip():
+            raise ConfigError("server.metrics_host", "must be an address, e.g. 127.0.0.1")
+
+
+@dataclass
 class MochiConfig(RagConfig):
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     hover: HoverConfig = field(default_factory=HoverConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
 
 
 def load_config(

@@ -5,13 +5,15 @@ after `shutdown`, never answers a frame it cannot parse, and sends an internal e
 the handler's traceback. Here each one gets its JSON-RPC answer: -32700 for a frame that
 is not JSON (`transport` sends it), -32600 for a message that is not JSON-RPC or comes
 after shutdown, -32601 for an unknown method, -32602 naming the bad field, and -32603
-with a short message (the traceback goes to the log, never to the client).
+with a short message (the traceback goes to the log, never to the client). Each answer
+is counted in the server's metrics: method, outcome and the time since the request came.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from lsprotocol.types import ErrorCodes
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from mochi.server.lsp.envelope import Envelope, InvalidMessage, MessageId, read_envelope
+from mochi.server.lsp.metrics import Outcome, ServerMetrics, outcome_of
 from mochi.server.lsp.param_errors import describe_params_error
 
 if TYPE_CHECKING:
@@ -37,7 +40,9 @@ class MochiProtocol(LanguageServerProtocol):
     def __init__(self, server: LanguageServer, converter: Converter) -> None:
         super().__init__(server, converter)
         self._methods: dict[MessageId, str] = {}  # the method of each request not answered yet
+        self._arrived: dict[MessageId, float] = {}  # when each of them came (perf_counter)
         self._stopping = False  # `shutdown` received (it may still be finishing requests)
+        self.metrics: ServerMetrics | None = None  # the server sets its own
 
     @property
     def shut_down(self) -> bool:
@@ -69,6 +74,7 @@ class MochiProtocol(LanguageServerProtocol):
 
     def receive(self, payload: Any) -> None:
         """Handle one JSON value read from the stream."""
+        arrived = time.perf_counter()
         try:
             envelope = read_envelope(payload)
         except InvalidMessage as exc:
@@ -78,14 +84,18 @@ class MochiProtocol(LanguageServerProtocol):
         stopping = self._shutdown or self._stopping
         if envelope.kind == "request" and stopping and envelope.method != types.EXIT:
             self.send_error(envelope.id, ErrorCodes.InvalidRequest, "the server is shutting down")
+            self._count(envelope.method, "error", arrived)
             return
         try:
             message = self.structure_message(payload)
         except Exception as exc:  # pygls wraps the cattrs error; its cause says what is wrong
             self._unreadable(envelope, describe_params_error(exc.__cause__, payload.get("params")))
+            if envelope.kind == "request":
+                self._count(envelope.method, "error", arrived)
             return
         if envelope.kind == "request" and envelope.id is not None and envelope.method:
             self._methods[envelope.id] = envelope.method
+            self._arrived[envelope.id] = arrived
         try:
             self.handle_message(message)
         except Exception:  # pygls answers a failing handler itself: this is pygls failing
@@ -95,6 +105,7 @@ class MochiProtocol(LanguageServerProtocol):
         """A JSON-RPC error response (`"id": null` when the id is unknown)."""
         if message_id is not None:
             self._methods.pop(message_id, None)
+            self._arrived.pop(message_id, None)
         error = {"code": int(code), "message": message}
         self._send_data({"jsonrpc": "2.0", "id": message_id, "error": error})
 
@@ -127,6 +138,14 @@ class MochiProtocol(LanguageServerProtocol):
     def _has_handler(self, method: str | None) -> bool:
         return method in self.fm.builtin_features or method in self.fm.features
 
+    def _count(self, method: str | None, outcome: Outcome, arrived: float | None) -> None:
+        """One answer in the metrics (a method with no handler counts as `unknown`, so a
+        client cannot grow the label set)."""
+        if self.metrics is None or arrived is None:
+            return
+        label = method if method and self._has_handler(method) else "unknown"
+        self.metrics.request(label, outcome, time.perf_counter() - arrived)
+
     def _send_response(
         self,
         msg_id: MessageId,
@@ -136,6 +155,7 @@ class MochiProtocol(LanguageServerProtocol):
         """Every answer passes here: an internal error loses its traceback and exception
         text (pygls puts both in the response; the log already has them)."""
         method = self._methods.pop(msg_id, None)
+        self._count(method, outcome_of(result, error), self._arrived.pop(msg_id, None))
         if error is not None and error.code == ErrorCodes.InternalError:
             error = types.ResponseError(
                 ErrorCodes.InternalError,

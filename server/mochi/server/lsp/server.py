@@ -13,6 +13,8 @@ from pygls.exceptions import FeatureRequestError
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
+from mochi.server.lsp.metrics import ServerMetrics
+from mochi.server.lsp.metrics_endpoint import MetricsEndpoint
 from mochi.server.lsp.protocol import MochiProtocol
 from mochi.server.lsp.services import Services
 from mochi.server.lsp.state import WorkspaceState
@@ -23,8 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class MochiServer(LanguageServer):
-    """A pygls LanguageServer that carries its workspace state (no globals), reads its
-    stream through `transport.pump` and answers every request (`MochiProtocol`)."""
+    """A pygls LanguageServer that carries its workspace state and its metrics (no
+    globals), reads its stream through `transport.pump` and answers every request
+    (`MochiProtocol`, which also counts them)."""
 
     protocol: MochiProtocol
 
@@ -36,6 +39,9 @@ class MochiServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.state = WorkspaceState(services)
+        self.metrics = ServerMetrics(lambda: self.state.index, lambda: self.state.generator)
+        self.metrics_endpoint = MetricsEndpoint(self.metrics.registry)
+        self.protocol.metrics = self.metrics
         self.exit_code = 0
 
     def notify_user(
@@ -74,6 +80,7 @@ class MochiServer(LanguageServer):
         self.exit_code = exc.code if isinstance(exc.code, int) else 1
 
     def shutdown(self) -> None:
+        self.metrics_endpoint.stop()
         super().shutdown()  # type: ignore[no-untyped-call]  # pygls is not annotated here
 
     def start_tcp(self, host: str, port: int) -> None:

@@ -117,6 +117,13 @@ def register(server: MochiServer) -> None:
         """Timings of recent completions (diagnostics; used by scripts/bench_latency.py)."""
         return list(ls.state.recent_timings)
 
+    @server.command("mochi.metrics")
+    async def metrics(ls: MochiServer, *args: Any) -> str:
+        """The Prometheus text exposition (what `server.metrics_port` serves), read off
+        the event loop (the index counts are read from its database)."""
+        body = await asyncio.to_thread(ls.metrics.render)
+        return body.decode("utf-8")
+
     @server.command("mochi.selectExpert")
     async def select_expert(ls: MochiServer, *args: Any) -> str | None:
         name = args[0] if args else None

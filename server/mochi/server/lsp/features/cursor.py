@@ -12,6 +12,7 @@ from lsprotocol import types
 from mochi.server.completion.engine import CursorRequest, Suggestion
 from mochi.server.generation import GenerationCancelled, GenerationError
 from mochi.server.lsp.features.document_text import DocumentText, document_text
+from mochi.server.lsp.metrics import CompletionResult
 from mochi.server.lsp.server import MochiServer
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,19 @@ async def suggest(
     server: MochiServer, document: DocumentText, position: types.Position
 ) -> Suggestion | None:
     """A suggestion, or None (no model, superseded, nothing to add, back end down)."""
-    state = server.state
+    state, metrics = server.state, server.metrics
     if not state.config.completion.enabled:
+        metrics.completion("off")
         return None
     if not state.generator_ready.is_set():
         try:  # the first request after start-up waits for the model to load
             await asyncio.wait_for(state.generator_ready.wait(), MODEL_WAIT_SECONDS)
         except TimeoutError:
+            metrics.completion("unavailable")
             return None
     engine = state.engine
     if engine is None:
+        metrics.completion("unavailable")
         return None
     uri = document.uri
     request = CursorRequest(
@@ -61,13 +65,18 @@ async def suggest(
                 **asdict(suggestion.timings),
             }
         )
+        result: CompletionResult = "nothing" if suggestion.text is None else "suggested"
+        metrics.completion(result, suggestion.timings)
         return suggestion if suggestion.text is not None else None
     except asyncio.CancelledError:  # $/cancelRequest: stop the model too
         token.cancel()
+        metrics.completion("cancelled")
         raise
     except GenerationCancelled:  # a newer request for this document took over
+        metrics.completion("superseded")
         return None
     except GenerationError as exc:
+        metrics.completion("failed")
         log.warning("completion failed: %s", exc)
         server.window_log_message(
             types.LogMessageParams(type=types.MessageType.Warning, message=str(exc))

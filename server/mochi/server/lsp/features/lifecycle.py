@@ -18,6 +18,7 @@ from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
 from mochi.server.lsp.features.training import load_trained_adapters
 from mochi.server.lsp.memory_upkeep import refresh_memory, refresh_memory_now
+from mochi.server.lsp.metrics_endpoint import MetricsEndpointError
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 from mochi.server.trainer_client import NoTrainer
@@ -84,6 +85,19 @@ def connect_trainer(server: MochiServer) -> None:
     except ValueError as exc:
         server.notify_user(str(exc))
         state.trainer = NoTrainer()
+
+
+async def serve_metrics(server: MochiServer) -> None:
+    """Start, move or stop the /metrics endpoint as `server.metrics_port` says (off the
+    event loop: stopping one waits for its thread). A port in use is reported and the
+    language server runs on without the endpoint."""
+    settings = server.state.config.server
+    endpoint = server.metrics_endpoint
+    try:
+        await asyncio.to_thread(endpoint.serve, settings.metrics_host, settings.metrics_port)
+    except MetricsEndpointError as exc:
+        log.warning("%s", exc)
+        server.notify_user(f"{exc}; the language server runs on without it")
 
 
 def refuse_second_initialize(server: MochiServer) -> None:
@@ -211,6 +225,7 @@ def register(server: MochiServer) -> None:
         connect_trainer(ls)
         # Tracked on the state so it is not garbage-collected mid-flight.
         ls.state.startup = asyncio.create_task(start_workspace(ls))
+        await serve_metrics(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -224,6 +239,8 @@ def register(server: MochiServer) -> None:
         new = ls.state.config
         if (new.trainer, new.data_dir) != (old.trainer, old.data_dir):
             connect_trainer(ls)
+        if new.server != old.server:
+            await serve_metrics(ls)
         if ls.state.config.model != old.model:
             ls.state.generator_ready.clear()
             if ls.state.generator is not None:
