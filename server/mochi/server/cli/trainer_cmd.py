@@ -7,6 +7,7 @@ mochi trainer submit {finetune,continual,build-dataset,eval} [--workspace .] [--
 mochi trainer jobs [--state STATE]
 mochi trainer cancel ID
 mochi trainer adapters
+mochi trainer dashboard       (prints the dashboard's address, with the token)
 mochi trainer export ADAPTER_DIR --out DIR [--base-model DIR] [--gguf [--gguf-dtype f16|f32]]
 """
 
@@ -97,7 +98,12 @@ def register(commands: Any) -> None:
     export.add_argument("--data-dir", default="", help="mochi data dir (default: XDG data dir)")
     export.set_defaults(run=run_export)
 
-    for action in (submit, jobs, cancel, adapters):
+    dashboard = sub.add_parser(
+        "dashboard", help="print the training dashboard's address (open it in a browser)"
+    )
+    dashboard.set_defaults(run=run_dashboard)
+
+    for action in (submit, jobs, cancel, adapters, dashboard):
         action.add_argument("--url", default="", help=f"daemon URL (default ${URL_ENV} or local)")
         action.add_argument("--token", default="", help=f"bearer token (default ${TOKEN_ENV})")
         action.add_argument("--data-dir", default="", help="where the token file is")
@@ -271,4 +277,19 @@ def run_adapters(args: argparse.Namespace) -> int:
         mark = "*" if v.current else " "
         metrics = " ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items()))
         print(f"{mark} {v.name} {v.version}  {v.base_model}  {metrics}  {v.path}")
+    return 0
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """The token goes in the address once: the page answers with a session cookie."""
+    from urllib.parse import quote
+
+    from mochi.rag.paths import data_dir
+    from mochi.server.trainer_http import read_token
+
+    url = args.url or os.environ.get(URL_ENV) or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    token = args.token or os.environ.get(TOKEN_ENV, "") or read_token(data_dir(args.data_dir))
+    if not token:
+        raise CliError("no token: pass --token, set $MOCHI_TRAINER_TOKEN or start the daemon")
+    print(f"{url.rstrip('/')}/dashboard?token={quote(token, safe='')}")
     return 0

@@ -1,5 +1,5 @@
 """`create_app(parts)`: the FastAPI app of one daemon, every route behind the token and
-the body limits."""
+the body limits (the dashboard page too)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.security import HTTPBearer
 from mochi.trainer.api.adapters_routes import adapters_router
 from mochi.trainer.api.auth import BearerTokenMiddleware
 from mochi.trainer.api.body_limits import BodyLimitMiddleware
+from mochi.trainer.api.dashboard_routes import dashboard_router
 from mochi.trainer.api.jobs_routes import jobs_router
 from mochi.trainer.api.schemas import ERRORS
 from mochi.trainer.api.service_routes import service_router
@@ -30,6 +31,7 @@ def create_app(parts: DaemonParts) -> FastAPI:
     app.include_router(jobs_router(parts))
     app.include_router(adapters_router(parts.registry))
     app.include_router(service_router(parts))
+    app.include_router(dashboard_router(parts))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=parts.config.max_body_bytes,

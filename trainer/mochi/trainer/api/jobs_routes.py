@@ -1,7 +1,8 @@
-"""/v1/jobs: submit, list, get, cancel, follow."""
+"""/v1/jobs: submit, list, get, cancel, follow, and a job's loss history."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -9,11 +10,18 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mochi.trainer.api.events import job_events
-from mochi.trainer.api.schemas import NOT_FOUND, JobOut, JobRequestBody
+from mochi.trainer.api.schemas import (
+    NOT_FOUND,
+    JobOut,
+    JobRequestBody,
+    LossHistoryOut,
+    StepOut,
+)
 from mochi.trainer.daemon.parts import DaemonParts
 from mochi.trainer.jobs.errors import JobNotFound, ParamsError
 from mochi.trainer.jobs.params import validate_params
 from mochi.trainer.protocol import JobKind, JobState
+from mochi.trainer.training.history import read_history
 
 UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid request; `detail[].loc` names the field"},
@@ -69,6 +77,26 @@ def jobs_router(parts: DaemonParts) -> APIRouter:
             return JobOut.of(await run_in_threadpool(runner.cancel, job_id))
         except JobNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+
+    @router.get("/{job_id}/metrics", response_model=LossHistoryOut, responses=NOT_FOUND)
+    async def job_metrics(job_id: str) -> Any:
+        """The training loss and learning rate of every optimizer step so far (the loop
+        writes them to `loss.jsonl` in the job's folder as it goes)."""
+        try:
+            await run_in_threadpool(store.get, job_id)
+        except JobNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        records = await run_in_threadpool(read_history, runner.config.jobs_dir / job_id)
+        steps = [
+            StepOut(
+                step=r.step,
+                loss=r.loss if math.isfinite(r.loss) else None,
+                lr=r.lr,
+                time=r.time,
+            )
+            for r in records
+        ]
+        return LossHistoryOut(job_id=job_id, steps=steps)
 
     @router.get(
         "/{job_id}/events",

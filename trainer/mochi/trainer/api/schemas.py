@@ -77,6 +77,47 @@ class AdapterDetail(BaseModel):
     versions: list[AdapterOut]
 
 
+class StepOut(BaseModel):
+    step: int
+    loss: float | None = Field(description="null when the loss was not finite")
+    lr: float
+    time: float
+
+
+class LossHistoryOut(BaseModel):
+    job_id: str
+    steps: list[StepOut] = Field(
+        description="one entry per optimizer step, in order; empty for a job that trains nothing"
+    )
+
+
+class ExpertVersionOut(BaseModel):
+    version: str
+    current: bool
+    base_model: str
+    commit: str
+    commit_range: list[str]
+    previous_version: str
+    metrics: dict[str, float | None]
+    previous_metrics: dict[str, float | None]
+    strategy: str
+    steps: int
+    job_id: str
+    job_kind: str = Field(description="the kind of the job that trained it; '' if unknown")
+    created_at: float
+
+
+class ExpertOut(BaseModel):
+    name: str
+    current: str | None
+    base_model: str
+    workspaces: list[str] = Field(
+        description="the repositories its jobs trained on: each version learns the whole "
+        "repository (no per-domain experts yet)"
+    )
+    versions: list[ExpertVersionOut]
+
+
 class Health(BaseModel):
     status: str
     queued: int

@@ -59,6 +59,11 @@ def serve(
         host = f"[{config.host}]" if ":" in config.host else config.host
         print(f"mochi trainer: serving on http://{host}:{config.port}", file=out)
         print(f"mochi trainer: bearer token in {token_path(config.data_dir)}", file=out)
+        print(
+            f"mochi trainer: dashboard at http://{host}:{config.port}/dashboard "
+            "(`mochi trainer dashboard` prints it with the token)",
+            file=out,
+        )
         if requeued:
             print(f"mochi trainer: resuming {len(requeued)} interrupted job(s)", file=out)
         out.flush()

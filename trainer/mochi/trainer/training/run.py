@@ -27,6 +27,7 @@ from mochi.trainer.training.ewc import (
     load_fisher,
     save_fisher,
 )
+from mochi.trainer.training.history import StepLog
 from mochi.trainer.training.loop import train_loop
 from mochi.trainer.training.model_setup import (
     check_available,
@@ -76,6 +77,7 @@ def train_adapter(
     progress: ProgressFn | None = None,
     should_cancel: Callable[[], bool] | None = None,
     trust_remote_code: bool = False,
+    step_log: StepLog | None = None,
 ) -> TrainOutcome:
     """Train on `train`, checkpointing into `workdir/checkpoints/` (and resuming from it),
     then write `workdir/output/`: the adapter, `fisher.safetensors`, `replay.jsonl`.
@@ -127,6 +129,7 @@ def train_adapter(
         accelerator=accelerator,
         progress=progress,
         should_cancel=should_cancel,
+        step_log=step_log,
     )
 
     staging = workdir / f".tmp-{OUTPUT_DIR}"

@@ -35,6 +35,7 @@ def train_gate_publish(
     ctx: JobContext, env: HandlerEnv, params: Any, plan: TrainPlan
 ) -> dict[str, Any]:
     from mochi.trainer.training.evaluate import evaluate_model
+    from mochi.trainer.training.history import RunHistory
     from mochi.trainer.training.params import TrainingCancelled, TrainParams
     from mochi.trainer.training.run import PreviousAdapter, train_adapter
 
@@ -53,6 +54,7 @@ def train_gate_publish(
     train_params = TrainParams.from_dict(params.train)
     # The gate scores both versions below, the same way; training need not score too.
     held_out = plan.built.eval[: params.gate_samples]
+    history = RunHistory(ctx.workdir)  # loss.jsonl and tensorboard/ (the dashboard reads them)
     try:
         outcome = train_adapter(
             plan.model_dir,
@@ -64,6 +66,7 @@ def train_gate_publish(
             progress=ctx.progress,
             should_cancel=ctx.should_cancel,
             trust_remote_code=params.trust_remote_code,
+            step_log=history,
         )
     except TrainingCancelled as exc:
         raise JobCancelled(str(exc)) from exc
@@ -110,6 +113,12 @@ def train_gate_publish(
         "dataset_hash": plan.built.card.sha256,
         "commit": plan.commit,
     }
+    history.gate(
+        outcome.steps,
+        summary["metrics"],
+        summary["previous_metrics"],
+        published=decision.publish,
+    )
     if not decision.publish:
         return {
             "published": False,
