@@ -107,6 +107,8 @@ class SearchFilters:
     languages: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    exclude_globs: tuple[str, ...] = ()  # paths matching any of these are left out
+    exclude_tests: bool = False  # leave out test files (tests/, test_*.py, *.spec.ts, ...)
 
 
 @dataclass(frozen=True, slots=True)

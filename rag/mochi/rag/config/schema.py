@@ -182,8 +182,31 @@ class RetrievalConfig:
             " chunks close to everything (0 turns it off; 0..1)."
         },
     )
+    test_penalty: float = field(
+        default=0.5,
+        metadata={
+            "help": "For questions in words that do not ask for tests, test files' scores are"
+            " multiplied by 1 minus this (0 turns it off; 0..1)."
+        },
+    )
+    changelog_penalty: float = field(
+        default=0.5,
+        metadata={
+            "help": "Likewise for release notes (CHANGELOG, HISTORY, version sections) unless"
+            " the question asks about changes or versions (0 turns it off; 0..1)."
+        },
+    )
+    merge_units: bool = field(
+        default=True,
+        metadata={"help": "Pieces of one function, class or section make one hit."},
+    )
 
     def __post_init__(self) -> None:
+        for name in ("test_penalty", "changelog_penalty"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(
+                    f"retrieval.{name}", f"must be in [0, 1], got {getattr(self, name)}"
+                )
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError(
                 "retrieval.dense_weight", f"must be in [0, 1], got {self.dense_weight}"

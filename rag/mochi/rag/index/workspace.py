@@ -249,6 +249,9 @@ def open_workspace_index(
             candidates=r.candidates,
             dedupe_similarity=r.dedupe_similarity,
             hub_penalty=r.hub_penalty if config.index.density_neighbours > 0 else 0.0,
+            test_penalty=r.test_penalty,
+            changelog_penalty=r.changelog_penalty,
+            merge_units=r.merge_units,
         )
     except BaseException:
         lock.release()

@@ -1,4 +1,5 @@
-"""Dense + sparse retrieval with fusion, filters and near-duplicate removal."""
+"""Dense + sparse retrieval with fusion, filters, ranking priors, one hit per unit and
+near-duplicate removal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Literal
 
 from mochi.rag.protocols import Embedder, SparseEncoder, VectorStore
 from mochi.rag.retrieval.fusion import rrf_fusion, weighted_fusion
+from mochi.rag.retrieval.ranking_priors import RankingPriors, is_test_path
+from mochi.rag.retrieval.unit_merge import merge_units
 from mochi.rag.store.schema import DENSITY_FIELD
 from mochi.rag.types import Hit, ScoredId, SearchFilters, StoreFilter
 
@@ -66,6 +69,9 @@ class HybridRetriever:
         candidates: int = 100,
         dedupe_similarity: float = 0.9,
         hub_penalty: float = 0.0,
+        test_penalty: float = 0.5,
+        changelog_penalty: float = 0.5,
+        merge_units: bool = True,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -77,6 +83,9 @@ class HybridRetriever:
         self._candidates = candidates
         self._dedupe = dedupe_similarity
         self._hub_penalty = hub_penalty
+        self._test_penalty = test_penalty
+        self._changelog_penalty = changelog_penalty
+        self._merge_units = merge_units
 
     def ranked_ids(
         self, query: str, limit: int, where: StoreFilter | None = None, mode: Mode = "hybrid"
@@ -126,27 +135,57 @@ class HybridRetriever:
             sources=filters.sources,
             dir_prefix=glob_prefix(filters.path_glob) if filters.path_glob else "",
         )
-        limit = max(self._candidates, k * (4 if filters.path_glob else 2))
+        narrowed = filters.path_glob or filters.exclude_globs or filters.exclude_tests
+        limit = max(self._candidates, k * (4 if narrowed else 2))
         ranked = self.ranked_ids(query, limit, None if where.is_empty() else where, mode)
         payloads = self._store.get_payloads([h.id for h in ranked[:limit]])
+        candidates = [
+            (payloads[h.id], h.score)
+            for h in ranked
+            if h.id in payloads and passes_filters(str(payloads[h.id].get("path", "")), filters)
+        ]
+        priors = self.priors(query)
+        if not priors.is_neutral:  # a stable sort: equal scores keep the fused order
+            rescored = [(payload, score * priors.factor(payload)) for payload, score in candidates]
+            candidates = sorted(rescored, key=lambda c: -c[1])
+        return self._top_units([_hit(payload, score) for payload, score in candidates], k)
+
+    def priors(self, query: str) -> RankingPriors:
+        """The score factors for tests and release notes this query gets."""
+        return RankingPriors.for_query(
+            query,
+            code_like=is_code_like(query),
+            test_penalty=self._test_penalty,
+            changelog_penalty=self._changelog_penalty,
+        )
+
+    def _top_units(self, candidates: list[Hit], k: int) -> list[Hit]:
+        """The best k hits, best first: a piece of a unit already kept joins it (with
+        merge_units), a near-duplicate of a better hit drops."""
         hits: list[Hit] = []
         kept_shingles: list[set[str]] = []
-        for scored in ranked:
-            payload = payloads.get(scored.id)
-            if payload is None:
+        for hit in candidates:
+            if self._merge_units and merge_units(hits, hit):
                 continue
-            path = str(payload.get("path", ""))
-            if filters.path_glob and not glob_matches(path, filters.path_glob):
-                continue
-            text = str(payload.get("text", ""))
-            shingles = _shingles(text)
+            if len(hits) >= k:
+                if not self._merge_units:
+                    break
+                continue  # only later pieces of the hits kept can still join them
+            shingles = _shingles(hit.text)
             if any(_jaccard(shingles, seen) >= self._dedupe for seen in kept_shingles):
                 continue
             kept_shingles.append(shingles)
-            hits.append(_hit(payload, scored.score))
-            if len(hits) >= k:
-                break
+            hits.append(hit)
         return hits
+
+
+def passes_filters(path: str, filters: SearchFilters) -> bool:
+    """The conditions the store cannot check itself: the glob, excluded globs, tests."""
+    if filters.path_glob and not glob_matches(path, filters.path_glob):
+        return False
+    if any(glob_matches(path, glob) for glob in filters.exclude_globs):
+        return False
+    return not (filters.exclude_tests and is_test_path(path))
 
 
 def _density(payload: dict[str, object] | None) -> float:

@@ -21,6 +21,18 @@ def register(commands: Any) -> None:
     add_workspace_option(p)
     p.add_argument("-k", "--limit", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--glob", default="", help="only paths matching this glob, e.g. 'rag/**/*.py'")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out paths matching this glob, e.g. 'docs/**' (repeatable)",
+    )
+    p.add_argument(
+        "--no-tests",
+        action="store_true",
+        help="leave out test files (tests/, test_*.py, *_test.go, *.spec.ts, ...)",
+    )
     p.add_argument("--lang", action="append", default=[], help="only this language (repeatable)")
     p.add_argument("--kind", action="append", default=[], help="only this chunk kind (repeatable)")
     p.add_argument(
@@ -39,15 +51,21 @@ def format_hit(rank: int, hit: Hit, snippet_lines: int = 4) -> str:
     return "\n".join([head, *("      " + ln[:120] for ln in lines)])
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.limit <= 0:
-        raise CliError("--limit must be a positive number")
-    filters = SearchFilters(
+def filters_from(args: argparse.Namespace) -> SearchFilters:
+    return SearchFilters(
         path_glob=args.glob,
         languages=tuple(args.lang),
         kinds=tuple(args.kind),
         sources=tuple(args.source),
+        exclude_globs=tuple(args.exclude),
+        exclude_tests=args.no_tests,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.limit <= 0:
+        raise CliError("--limit must be a positive number")
+    filters = filters_from(args)
     with open_index(args.workspace) as index:
         if index.status().chunks == 0:
             raise CliError(
