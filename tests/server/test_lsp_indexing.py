@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -93,3 +94,18 @@ async def test_cancel_initial_indexing_then_save_reindexes(client: LanguageClien
         types.ExecuteCommandParams(command="mochi.status", arguments=[])
     )
     assert status["index"]["documents"] >= FILES + 1
+
+    # the filters of `mochi search` as a third argument; a bad one is named
+    async def search(filters: object) -> list[dict[str, object]]:
+        arguments = ["zebra crossing signal", 5, filters]
+        found: list[dict[str, object]] = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mochi.search", arguments=arguments)
+        )
+        return found
+
+    only = await search({"glob": "pkg/mod1*.py"})
+    assert only and all(re.search(r"/pkg/mod1\d*\.py$", str(h["uri"])) for h in only)
+    rest = await search({"exclude": ["pkg/new_feature.py"], "noTests": True})
+    assert rest and not any(str(h["uri"]).endswith("pkg/new_feature.py") for h in rest)
+    with pytest.raises(Exception, match="unknown search filter 'path'"):
+        await search({"path": "pkg/*"})

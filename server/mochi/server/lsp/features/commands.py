@@ -18,6 +18,7 @@ from mochi.server.assist.code_units import unit_at
 from mochi.server.generation import CancelToken, GenerationError
 from mochi.server.lsp.features.document_text import require_document, without_surrogates
 from mochi.server.lsp.features.lifecycle import sync_index
+from mochi.server.lsp.features.search_filters import search_filters
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 
@@ -85,9 +86,10 @@ def register(server: MochiServer) -> None:
     async def search(ls: MochiServer, *args: Any) -> list[types.Location]:
         query = _arg(args, 0, str, "query")
         k = _arg(args, 1, int, "k", 10)
+        filters = search_filters(_arg(args, 2, dict, "filters", {}))
         await ls.state.index_ready.wait()
         index = _require_index(ls)
-        hits = await ls.state.run_index(index.search, query, k)
+        hits = await ls.state.run_index(index.search, query, k, filters)
         return [hit_location(ls.state.root, h) for h in hits if h.source != "commit"]
 
     @server.command("mochi.status")
