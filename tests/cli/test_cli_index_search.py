@@ -8,30 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
+from geometry_sample import GEOMETRY
 from git_repo import GitRepo
 from mochi_cli import mochi
 
 from mochi.rag.index.lock import IndexLock
 from mochi.rag.paths import index_dir
-
-GEOMETRY = '''"""Geometry helpers."""
-
-import math
-
-
-def circle_area(radius):
-    """Area of a circle."""
-    return math.pi * radius * radius
-
-
-def parse_config(path):
-    """Read key=value lines into a dict."""
-    result = {}
-    for line in open(path):
-        key, _, value = line.partition("=")
-        result[key.strip()] = value.strip()
-    return result
-'''
 
 
 @pytest.fixture

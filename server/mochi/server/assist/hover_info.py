@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from mochi.rag.index import WorkspaceIndex
+from mochi.rag.retrieval.hybrid import Mode
 from mochi.rag.types import Hit, SearchFilters
 from mochi.server.assist.code_units import CodeUnit, Word, definitions
 from mochi.server.assist.python_imports import imported_name, module_paths
 
 DEFINITION_KINDS = ("function", "method", "class")
+
+
+class IndexSearch(Protocol):
+    """What a hover needs of the index (a `WorkspaceIndex` is one)."""
+
+    def search(
+        self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +77,7 @@ def local_definition(origin: Origin, word: Word) -> Hit | None:
     return _as_hit(origin.path, chosen) if chosen is not None else None
 
 
-def imported_definition(index: WorkspaceIndex, origin: Origin, word: Word) -> Hit | None:
+def imported_definition(index: IndexSearch, origin: Origin, word: Word) -> Hit | None:
     """The definition in the workspace module the file imports the name from (Python)."""
     if not origin.path.endswith((".py", ".pyi")):
         return None
@@ -84,13 +93,13 @@ def imported_definition(index: WorkspaceIndex, origin: Origin, word: Word) -> Hi
     return None
 
 
-def indexed_definition(index: WorkspaceIndex, name: str) -> Hit | None:
+def indexed_definition(index: IndexSearch, name: str) -> Hit | None:
     candidates = index.search(name, k=20, filters=SearchFilters(kinds=DEFINITION_KINDS))
     return next((h for h in candidates if _defines(h, name)), None)
 
 
 def hover_facts(
-    index: WorkspaceIndex, word: Word, max_usages: int = 5, origin: Origin | None = None
+    index: IndexSearch, word: Word, max_usages: int = 5, origin: Origin | None = None
 ) -> HoverFacts:
     name = word.name
     definition = None

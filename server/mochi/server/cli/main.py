@@ -13,6 +13,7 @@ from mochi.server.cli import (
     eval_cmd,
     hooks_cmd,
     index_cmd,
+    mcp_cmd,
     models_cmd,
     search_cmd,
     serve_cmd,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     trainer_cmd.register(commands)
     hooks_cmd.register(commands)
     eval_cmd.register(commands)
+    mcp_cmd.register(commands)
     return parser
 
 
