@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from daemon_helpers import free_port
 from git_repo import GitRepo
 from live_daemon import serve_daemon
+from ports import free_port
 
 pytestmark = [pytest.mark.slow]
 

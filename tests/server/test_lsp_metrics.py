@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from lsp_fixtures import MAIN_PY, build_repo, command, end_of, inline, open_doc, wait_until_indexed
 from lsprotocol import types
+from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -29,13 +30,6 @@ HAS_PROC = Path("/proc/self/fd").is_dir()
 pytestmark = pytest.mark.slow  # each test starts a server and indexes a repository
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def parse(text: str) -> Samples:

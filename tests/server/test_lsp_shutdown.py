@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from live_daemon import serve_daemon
 from lsp_fixtures import SERVER_COMMAND
+from ports import free_port
 from raw_lsp import RawLspServer, frame, request
 
 pytestmark = pytest.mark.slow
@@ -106,13 +107,6 @@ def test_without_a_workspace_folder_the_user_is_told_and_train_says_so(tmp_path:
         assert lsp.exit_code() == 0
     finally:
         lsp.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_tcp_reads_past_a_bad_frame_too(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from daemon_helpers import free_port
 from daemon_process import DaemonProcess
 from lsp_fixtures import (
     MAIN_PY,
@@ -28,6 +27,7 @@ from lsp_fixtures import (
     wait_until_indexed,
 )
 from lsprotocol import types
+from ports import free_port
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from mochi.server.trainer_http import HttpTrainingClient

@@ -21,6 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent, TextResourceContents
 from mochi_cli import mochi
+from ports import free_port
 
 from mochi.rag.index.lock import IndexLock
 from mochi.rag.paths import index_dir
@@ -125,13 +126,6 @@ def test_agent_searches_gets_context_and_explains(workspace: GitRepo, env: dict[
         served.terminate()
         served.wait(timeout=30)
     assert found.startswith("1. pkg/geometry.py:6 circle_area"), found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:

@@ -11,8 +11,8 @@ import subprocess
 import time
 
 import pytest
-from daemon_helpers import free_port
 from lsp_fixtures import SERVER_COMMAND
+from ports import free_port
 
 pytestmark = pytest.mark.slow
 

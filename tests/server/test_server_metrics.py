@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from ports import free_port
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -235,13 +236,6 @@ def test_the_protocol_counts_every_answer_even_those_no_handler_gives() -> None:
     assert len(counted) == 4
     duration = "mochi_lsp_request_duration_seconds_count"
     assert value(found, duration, method="textDocument/hover") == 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def get(port: int) -> str:

@@ -1,8 +1,7 @@
-"""Daemon test helpers: a controllable stand-in job handler, a free port, polling."""
+"""Daemon test helpers: a controllable stand-in job handler, polling."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,13 +37,6 @@ class StepHandler:
 
 def step_handlers(handler: StepHandler) -> dict[JobKind, Any]:
     return {kind: handler for kind in JobKind}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
-from daemon_helpers import LiveDaemon, StepHandler, free_port, step_handlers
+from daemon_helpers import LiveDaemon, StepHandler, step_handlers
+from ports import free_port
 
 from mochi.trainer.api import create_app
 from mochi.trainer.daemon import DaemonConfig, DaemonParts, build_daemon

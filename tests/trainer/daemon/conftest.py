@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import LiveDaemon, StepHandler, free_port, step_handlers
+from daemon_helpers import LiveDaemon, StepHandler, step_handlers
 from daemon_process import DaemonProcess
+from dashboard_jobs import SampleJobs, add_sample_jobs
 from git_repo import GitRepo
 from live_daemon import serve_parts
+from ports import free_port
 
 from mochi.trainer.daemon import DaemonConfig, DaemonParts, build_daemon
 
@@ -51,3 +53,18 @@ def daemon(tmp_path: Path, tiny_model_dir: Path) -> Iterator[DaemonProcess]:
     process = DaemonProcess(xdg, tiny_model_dir, free_port())
     yield process
     process.kill()
+
+
+# The dashboard tests' daemon: what it shows, put into the real store and registry.
+@pytest.fixture
+def sample(parts: DaemonParts, tmp_path: Path) -> SampleJobs:
+    """Finished, refused, failed, running and queued jobs with loss histories and
+    registry versions (tests/trainer/daemon/dashboard_jobs.py)."""
+    return add_sample_jobs(parts, tmp_path / "repo")
+
+
+@pytest.fixture
+def live(parts: DaemonParts, sample: SampleJobs) -> Iterator[LiveDaemon]:
+    """The daemon holding `sample`, served by uvicorn in a thread."""
+    with serve_parts(parts) as live:
+        yield live

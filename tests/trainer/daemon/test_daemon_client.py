@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_helpers import LiveDaemon, StepHandler, free_port
+from daemon_helpers import LiveDaemon, StepHandler
+from ports import free_port
 
 from mochi.server import trainer_http
 from mochi.server.config import TrainerConfig

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from code_repo import make_code_repo
-from daemon_helpers import free_port
 from daemon_process import DaemonProcess
 from git_repo import GitRepo
+from ports import free_port
 from raw_http import MiB, chunked, exchange, memory, request_head, sized_json_body
 
 pytestmark = pytest.mark.slow  # each daemon takes a few seconds to start

@@ -5,30 +5,14 @@ that opens only reads)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 import httpx
-import pytest
 from daemon_helpers import LiveDaemon
-from dashboard_jobs import SampleJobs, add_sample_jobs
-from live_daemon import serve_parts
+from dashboard_jobs import SampleJobs
 from mochi_cli import mochi
 
 from mochi.trainer.api.auth import SESSION_COOKIE, session_cookie_value
-from mochi.trainer.daemon import DaemonParts
-
-
-@pytest.fixture
-def sample(parts: DaemonParts, tmp_path: Path) -> SampleJobs:
-    return add_sample_jobs(parts, tmp_path / "repo")
-
-
-@pytest.fixture
-def live(parts: DaemonParts, sample: SampleJobs) -> Iterator[LiveDaemon]:
-    with serve_parts(parts) as live:
-        yield live
 
 
 def bearer(live: LiveDaemon) -> httpx.Client:

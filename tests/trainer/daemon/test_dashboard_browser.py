@@ -12,15 +12,11 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from daemon_helpers import LiveDaemon
-from dashboard_jobs import SampleJobs, add_sample_jobs
-from live_daemon import serve_parts
-
-from mochi.trainer.daemon import DaemonParts
+from dashboard_jobs import SampleJobs
 
 pytestmark = pytest.mark.browser
 
@@ -47,17 +43,6 @@ def _needs_chromium() -> None:
             "needs Debian's Chromium at /usr/bin/chromium (bash scripts/setup_vscode_e2e.sh "
             "or apt-get install chromium)"
         )
-
-
-@pytest.fixture
-def sample(parts: DaemonParts, tmp_path: Path) -> SampleJobs:
-    return add_sample_jobs(parts, tmp_path / "repo")
-
-
-@pytest.fixture
-def live(parts: DaemonParts, sample: SampleJobs) -> Iterator[LiveDaemon]:
-    with serve_parts(parts) as live:
-        yield live
 
 
 def chromium(url: str, profile: Path, *args: str) -> str:
