@@ -20,12 +20,14 @@ from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
+from mochi.server.generation.scoring import ScoreRequest, TokenScores
 from mochi.server.generation.token_memory import (
     LastHidden,
     MemoryMix,
     ModelTokenEncoder,
     model_identity,
 )
+from mochi.server.generation.token_scoring import score_ids, tokenize_for_scoring
 from mochi.server.generation.torch_backend_deps import require_torch_backend
 from mochi.server.generation.types import (
     BackendHealth,
@@ -44,7 +46,8 @@ DTYPES = ("bfloat16", "float32", "float16", "auto")
 
 
 class TransformersGenerator:
-    """Implements `Generator`. `generate` is blocking and may be called from any thread."""
+    """Implements `Generator` and `Scorer`. `generate` and `score` are blocking and may be
+    called from any thread."""
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class TransformersGenerator:
         fim_template: str | None = None,
         prefix_cache_size: int = 4,
         prefill_chunk: int = 1024,
+        scoring_window: int = 1024,
     ) -> None:
         if dtype not in DTYPES:
             raise GenerationError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -106,6 +110,7 @@ class TransformersGenerator:
         self._healer = TokenHealer.for_tokenizer(self._tokenizer)
         self._prefix_cache = PrefixCache(prefix_cache_size)
         self._prefill_chunk = prefill_chunk
+        self._scoring_window = scoring_window
         self._fim_template = (
             fim_template
             if fim_template is not None
@@ -209,6 +214,41 @@ class TransformersGenerator:
             return self._generate_locked(
                 request.adapter, prompt_ids, settings, cancel, started, healing, memory
             )
+
+    def score(self, request: ScoreRequest, cancel: CancelToken) -> TokenScores:
+        """Each token of `request.text` with its log-probability after `request.context`
+        (the last `scoring_window // 2` tokens of it at least) under `request.adapter`."""
+        if cancel.is_set():
+            raise GenerationCancelled()
+        start_id = self._tokenizer.bos_token_id
+        if start_id is None:
+            start_id = self._tokenizer.eos_token_id
+        with self._tokenizer_lock:
+            tokens = tokenize_for_scoring(self._tokenizer, request.context, request.text, start_id)
+        if tokens.first >= len(tokens.ids):
+            return TokenScores((), (), adapter=request.adapter)
+        keep = next(iter(self._forward_kwargs), None)
+        with self._lock:
+            self._ensure_open()
+            self._adapters.check(request.adapter)
+            if self._set_decoding is not None:
+                self._set_decoding(False)
+            try:
+                with self._adapters.active(request.adapter):
+                    logprobs = score_ids(
+                        self._adapters.model,
+                        tokens.ids,
+                        tokens.first,
+                        cancel,
+                        device=self._device,
+                        window=min(self._scoring_window, self._context_length),
+                        keep_logits=keep,
+                    )
+            except (GenerationCancelled, GenerationError):
+                raise
+            except Exception as exc:
+                raise GenerationError(f"scoring failed: {exc}") from exc
+        return TokenScores(tuple(tokens.offsets), tuple(logprobs), adapter=request.adapter)
 
     def close(self) -> None:
         with self._lock:
