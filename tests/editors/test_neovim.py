@@ -160,3 +160,40 @@ def test_a_missing_executable_is_named(nvim: str, tmp_path: Path) -> None:
     assert "mochi: `/nowhere/mochi` not found: install mochi (scripts/setup.sh)" in said
     assert "ERROR `/nowhere/mochi` not found" in said
     assert "no mochi client running" in said
+
+
+def test_an_answer_shows_with_its_sources(nvim: str, tmp_path: Path) -> None:
+    """`:MochiAsk`'s page: the question quoted, the answer, every citation as path:line."""
+    result = {
+        "answer": "A point moves by its offsets [geometry.py:3].",
+        "citations": [
+            {"path": "geometry.py", "line": 3, "endLine": 7, "how": "cited"},
+            {"path": "README.md", "line": 1, "endLine": None, "how": "attributed"},
+        ],
+    }
+    lua = (
+        f"local r = vim.json.decode({json.dumps(json.dumps(result))});"
+        "local lines = require('mochi').format_answer('How?\\nReally?', r);"
+        "local empty = require('mochi').format_answer('q', nil);"
+        "io.stdout:write(vim.json.encode({ lines = lines, empty = empty }))"
+    )
+    done = subprocess.run(
+        [nvim, *NVIM_ARGS, "-c", f"lua {lua}", "-c", "qa!"],
+        cwd=tmp_path,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    shown = json.loads(done.stdout)
+    assert shown["lines"] == [
+        "> How?",
+        "> Really?",
+        "",
+        "A point moves by its offsets [geometry.py:3].",
+        "",
+        "**Sources**",
+        "- geometry.py:3-7",
+        "- README.md:1 _(attributed)_",
+    ]
+    assert shown["empty"] == ["> q", "", "_(no answer)_", "", "_No sources cited._"]

@@ -13,13 +13,14 @@ import {
   StaticFeature,
   DynamicFeature,
 } from 'vscode-languageclient/node';
+import { answerMarkdown, AskResult, questionFor } from './ask';
 import { settle } from './inline';
 import { debounceMs, initializationOptions, RESTART_SETTINGS, serverCommand, SettingsReader } from './settings';
 import { expertArgument, expertChoices, ProgressTracker, ProgressValue, searchItems, ServerStatus, statusBarText } from './status';
 
 const LANGUAGES = ['python', 'javascript', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp', 'markdown'];
 /** Commands the extension registers itself (with UI); the server's others stay the client's. */
-const OWNED = ['mochi.reindex', 'mochi.search', 'mochi.status', 'mochi.train', 'mochi.selectExpert'];
+const OWNED = ['mochi.reindex', 'mochi.search', 'mochi.status', 'mochi.train', 'mochi.selectExpert', 'mochi.ask'];
 
 /** The language client, minus its auto-registration of the commands this extension owns. */
 class MochiClient extends LanguageClient {
@@ -149,6 +150,28 @@ async function search(query?: string): Promise<void> {
   });
 }
 
+/** Asks a question (or about the selection) and shows the cited answer as Markdown. */
+async function ask(question?: string): Promise<void> {
+  if (!question) {
+    const editor = vscode.window.activeTextEditor;
+    const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : '';
+    const typed = await vscode.window.showInputBox({
+      prompt: selection ? 'mochi: ask about the selection (empty = explain it)' : 'mochi: ask about this repository',
+    });
+    if (typed === undefined || (!typed.trim() && !selection)) return;
+    question = questionFor(typed, selection, editor?.document.languageId ?? '');
+  }
+  const asked = question;
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'mochi: answering…', cancellable: false },
+    () => exec<AskResult>('mochi.ask', [asked]),
+  );
+  if (!result) return;
+  const page = await vscode.workspace.openTextDocument({ language: 'markdown', content: answerMarkdown(asked, result) });
+  await vscode.window.showTextDocument(page, { preview: true });
+  await vscode.commands.executeCommand('markdown.showPreview', page.uri);
+}
+
 async function showStatus(): Promise<void> {
   const status = await refreshExpert();
   if (!status) return;
@@ -187,6 +210,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (job) void vscode.window.showInformationMessage(`mochi: training started (${JSON.stringify(job)})`);
     }),
     vscode.commands.registerCommand('mochi.selectExpert', selectExpert),
+    vscode.commands.registerCommand('mochi.ask', (question?: string) => ask(question)),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('mochi')) return;
       await starting;

@@ -77,6 +77,59 @@ local function search(query)
   end)
 end
 
+--- `mochi.ask`'s answer as Markdown lines: the question quoted, the answer (its citations
+--- read `path:line`), then the sources; an attributed citation (matched to a claim after
+--- the answer was written) is marked.
+---@param question string
+---@param result table?
+---@return string[]
+function M.format_answer(question, result)
+  local lines = {}
+  for _, line in ipairs(vim.split(question, '\n', { plain = true })) do
+    lines[#lines + 1] = '> ' .. line
+  end
+  lines[#lines + 1] = ''
+  local answer = type(result) == 'table' and type(result.answer) == 'string' and vim.trim(result.answer) or ''
+  vim.list_extend(lines, vim.split(answer ~= '' and answer or '_(no answer)_', '\n', { plain = true }))
+  local citations = type(result) == 'table' and type(result.citations) == 'table' and result.citations or {}
+  lines[#lines + 1] = ''
+  lines[#lines + 1] = #citations > 0 and '**Sources**' or '_No sources cited._'
+  for _, c in ipairs(citations) do
+    local span = (c.endLine and c.endLine ~= vim.NIL and c.endLine > c.line) and (c.line .. '-' .. c.endLine) or c.line
+    lines[#lines + 1] = ('- %s:%s%s'):format(c.path, span, c.how == 'attributed' and ' _(attributed)_' or '')
+  end
+  return lines
+end
+
+--- The question for :MochiAsk over a range: what was typed (else "Explain this code") and
+--- the selected lines in a fenced block.
+local function question_for(typed, first, last)
+  local ask = vim.trim(typed) ~= '' and vim.trim(typed) or 'Explain this code'
+  if not first then
+    return ask
+  end
+  local code = vim.api.nvim_buf_get_lines(0, first - 1, last, false)
+  return ('%s:\n```%s\n%s\n```'):format(ask, vim.bo.filetype, table.concat(code, '\n'))
+end
+
+local function ask(question)
+  notify('asking…')
+  M.exec('mochi.ask', { question }, function(result, client)
+    local buf = vim.api.nvim_create_buf(false, true)
+    vim.bo[buf].filetype = 'markdown'
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.format_answer(question, result))
+    vim.bo[buf].modifiable = false
+    vim.cmd('botright split')
+    vim.api.nvim_win_set_buf(0, buf)
+    local items = {}
+    for _, c in ipairs(type(result) == 'table' and result.citations or {}) do
+      local root = client.root_dir or vim.fn.getcwd()
+      items[#items + 1] = { filename = root .. '/' .. c.path, lnum = c.line, text = c.how or 'cited' }
+    end
+    vim.fn.setqflist({}, ' ', { title = 'mochi ask: ' .. vim.split(question, '\n')[1], items = items })
+  end)
+end
+
 --- `mochi.status` as `key: value` lines in key order; a nested object's keys are dotted
 --- (`index.chunks: 8`), a list is comma-separated, null is "none".
 ---@param status table
@@ -251,6 +304,12 @@ local function create_commands()
       notify('status\n' .. M.format_status(status))
     end)
   end, { desc = 'mochi: show the server status' })
+  command('MochiAsk', function(o)
+    if o.args == '' and o.range == 0 then
+      return notify('usage: :MochiAsk {question}, or over a range: :\'<,\'>MochiAsk [question]', vim.log.levels.WARN)
+    end
+    ask(question_for(o.args, o.range > 0 and o.line1 or nil, o.line2))
+  end, { nargs = '*', range = true, desc = 'mochi: ask about the repository; the answer cites path:line' })
   command('MochiSuggest', function()
     M.suggest()
   end, { desc = 'mochi: ask for a suggestion at the cursor now' })
