@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from chat_stand_in import ChatStandIn
 from geometry_sample import GEOMETRY
 from git_repo import GitRepo
 from mcp.client.session import ClientSession
@@ -39,8 +41,23 @@ STARTUP_S = 120
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "HF_HUB_OFFLINE": "1"}
+def chat() -> Iterator[ChatStandIn]:
+    """The LLM `ask` is configured with: an OpenAI-compatible chat endpoint that cites."""
+    stand_in = ChatStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def env(tmp_path: Path, chat: ChatStandIn) -> dict[str, str]:
+    return {
+        **os.environ,
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "HF_HUB_OFFLINE": "1",
+        "MOCHI_ASK__LLM": "openai",
+        "MOCHI_ASK__URL": chat.url,
+        "MOCHI_ASK__MODEL": "stand-in",
+    }
 
 
 @pytest.fixture
@@ -68,7 +85,7 @@ async def call(session: ClientSession, tool: str, **arguments: Any) -> str:
     return text_of(result)
 
 
-async def agent_session(root: Path, env: dict[str, str]) -> dict[str, Any]:
+async def agent_session(root: Path, env: dict[str, str], chat: ChatStandIn) -> dict[str, Any]:
     with anyio.fail_after(STARTUP_S):
         async with (
             stdio_client(server(root, env)) as (read, write),
@@ -76,7 +93,14 @@ async def agent_session(root: Path, env: dict[str, str]) -> dict[str, Any]:
         ):
             await session.initialize()
             tools = {t.name for t in (await session.list_tools()).tools}
-            assert tools == {"search_code", "context_for", "explain_symbol"}
+            assert tools == {
+                "search_code",
+                "context_for",
+                "explain_symbol",
+                "rank_candidates",
+                "check_conventions",
+                "ask",
+            }
 
             found = await call(session, "search_code", query="compute the area of a circle")
             assert found.splitlines()[0].startswith("1. pkg/geometry.py:6 circle_area"), found
@@ -100,6 +124,11 @@ async def agent_session(root: Path, env: dict[str, str]) -> dict[str, Any]:
             assert isinstance(outside, CallToolResult) and outside.is_error
             assert "outside the workspace" in text_of(outside)
 
+            answered = await call(session, "ask", question="How is a circle's area computed?")
+            assert "[pkg/geometry.py:6]" in answered, answered  # the LLM's citation, checked
+            assert "nowhere/else.py" not in answered  # a citation outside the sources: out
+            assert f"stand-in at {chat.url} from these sources:\n[1] pkg/geometry.py:6-" in answered
+
             read = await session.read_resource("mochi://index/status")
             contents = read.contents[0]  # type: ignore[union-attr]
             assert isinstance(contents, TextResourceContents)
@@ -108,13 +137,18 @@ async def agent_session(root: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_agent_searches_gets_context_and_explains(workspace: GitRepo, env: dict[str, str]) -> None:
+def test_agent_searches_gets_context_and_explains(
+    workspace: GitRepo, env: dict[str, str], chat: ChatStandIn
+) -> None:
     indexed = mochi("index", str(workspace.root), "--json", env=env)
     assert indexed.returncode == 0, indexed.stderr
     held = json.loads(indexed.stdout)["status"]
-    status = anyio.run(agent_session, workspace.root, env)
+    status = anyio.run(agent_session, workspace.root, env, chat)
+    assert len(chat.requests) == 1  # ask reached the configured LLM once
     assert (status["documents"], status["chunks"]) == (held["documents"], held["chunks"])
     assert status["chunks"] > 0
+    assert status["mode"] == "local"  # opened by mochi mcp itself: no server runs
+    assert status["model"]["loaded"] is False  # only the ranking tools load it
 
     port = free_port()
     command = [sys.executable, "-m", "mochi.server.cli.main", "mcp", "-w", str(workspace.root)]
@@ -184,3 +218,48 @@ def test_index_held_by_another_process_is_a_clear_error(
         assert "Connection closed" in repr(failed.value)
     finally:
         lock.release()
+
+
+async def ranked(root: Path, env: dict[str, str], arguments: dict[str, Any]) -> dict[str, Any]:
+    with anyio.fail_after(STARTUP_S * 2):
+        async with (
+            stdio_client(server(root, env)) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool("rank_candidates", arguments)
+            assert isinstance(result, CallToolResult) and not result.is_error, text_of(result)
+            assert result.structured_content is not None
+            checked = await session.call_tool("check_conventions", {"path": "app/report.py"})
+            assert isinstance(checked, CallToolResult) and not checked.is_error, text_of(checked)
+            status = json.loads(
+                (await session.read_resource("mochi://index/status")).contents[0].text  # type: ignore[union-attr]
+            )
+            conventions = checked.structured_content
+            return {**result.structured_content, "status": status, "conventions": conventions}
+
+
+OWN_CODE = '\n    return f"area {area:.2f}"\n'  # what app/report.py says after line 7
+JUNK = "\n    zq!! ~~ %% @@ qq qq\n"
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_rank_candidates_prefers_the_repositorys_own_code(
+    workspace: GitRepo, env: dict[str, str], model_data_dir: Path
+) -> None:
+    """Local mode: mochi mcp loads the model itself, on first use (the real SmolLM2)."""
+    env = {**env, "XDG_DATA_HOME": str(model_data_dir.parent)}
+    indexed = mochi("index", str(workspace.root), env=env)
+    assert indexed.returncode == 0, indexed.stderr
+    at_cursor = {"candidates": [JUNK, OWN_CODE], "path": "app/report.py", "line": 7}
+    answer = anyio.run(ranked, workspace.root, env, at_cursor)
+    assert [s["candidate"] for s in answer["scores"]] == [OWN_CODE, JUNK]
+    best, worst = answer["scores"]
+    assert best["mean_logprob"] > worst["mean_logprob"]
+    assert best["total_logprob"] == pytest.approx(best["mean_logprob"] * best["tokens"])
+    assert answer["adapter"] is None  # no expert trained: the base model
+    assert answer["status"]["mode"] == "local" and answer["status"]["model"]["loaded"]
+    # the same model measured the file against the repository's norms (built, cached)
+    assert answer["conventions"]["checked"] == ["app/report.py"]
+    assert answer["conventions"]["surprise"] == ""

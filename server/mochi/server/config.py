@@ -5,6 +5,7 @@ merged over the workspace's `.mochi.toml`."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,52 @@ class HoverConfig:
 
 
 @dataclass
+class DiagnosticsConfig:
+    """Convention diagnostics: lines and names unusual for this repository."""
+
+    conventions: bool = field(
+        default=False,
+        metadata={"help": "Publish convention diagnostics (hints) on open, edit and save."},
+    )
+    debounce_ms: int = field(
+        default=1000, metadata={"help": "Quiet time after an edit before a document is checked."}
+    )
+    quantile: float = field(
+        default=0.97,
+        metadata={"help": "A line is unusual above this quantile of the repository's surprise."},
+    )
+    max_findings: int = field(default=10, metadata={"help": "Most findings per kind and file."})
+    severity: Literal["hint", "information"] = field(
+        default="hint", metadata={"help": "The diagnostics' severity."}
+    )
+    naming: bool = field(
+        default=True, metadata={"help": "Also flag names unlike the repository's naming style."}
+    )
+    suggest: bool = field(
+        default=True,
+        metadata={"help": "Complete each unusual line greedily: what the repository would write."},
+    )
+    calibration_files: int = field(
+        default=40, metadata={"help": "Files scored once to learn the repository's distribution."}
+    )
+    min_tokens: int = field(default=3, metadata={"help": "Shorter lines are not judged."})
+    max_file_chars: int = field(
+        default=60000, metadata={"help": "Larger documents are not checked."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.debounce_ms < 0:
+            raise ConfigError("diagnostics.debounce_ms", "must be >= 0")
+        if not 0.5 <= self.quantile < 1.0:
+            raise ConfigError("diagnostics.quantile", "must be at least 0.5 and below 1")
+        for name in ("max_findings", "calibration_files", "min_tokens", "max_file_chars"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"diagnostics.{name}", "must be >= 1")
+        if self.severity not in ("hint", "information"):
+            raise ConfigError("diagnostics.severity", "must be 'hint' or 'information'")
+
+
+@dataclass
 class TrainerConfig:
     url: str = field(default="", metadata={"help": "Training daemon URL ('' = none)."})
     token: str = field(
@@ -147,12 +194,70 @@ class ServerConfig:
         default="127.0.0.1",
         metadata={"help": "Where the metrics endpoint listens (127.0.0.1: this machine only)."},
     )
+    share_index: bool = field(
+        default=True,
+        metadata={
+            "help": "Share the open index with `mochi mcp` for this workspace (a Unix "
+            "socket and a token only you can read), instead of it failing on the lock."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError("server.metrics_port", "must be 0 (off) or a port, 1 to 65535")
         if not self.metrics_host.strip():
             raise ConfigError("server.metrics_host", "must be an address, e.g. 127.0.0.1")
+        if not isinstance(self.share_index, bool):
+            raise ConfigError("server.share_index", "must be true or false")
+
+
+ASK_LLMS = ("local", "openai", "")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class AskConfig:
+    """`mochi ask` / mochi.ask: who answers, and how much of the index it reads."""
+
+    llm: Literal["local", "openai", ""] = field(
+        default="local",
+        metadata={
+            "help": "local: the model of [model]; openai: an OpenAI-compatible server at "
+            "url (Ollama, llama.cpp, vLLM); '' = none."
+        },
+    )
+    url: str = field(default="", metadata={"help": "e.g. http://127.0.0.1:11434 (Ollama)."})
+    model: str = field(default="", metadata={"help": "The model name that server serves."})
+    api_key_env: str = field(
+        default="",
+        metadata={"help": "The environment variable that holds the API key ('' = none)."},
+    )
+    max_sources: int = field(default=5, metadata={"help": "Sources given to the LLM."})
+    candidates: int = field(default=20, metadata={"help": "Hits reranked to pick them."})
+    source_chars: int = field(default=1500, metadata={"help": "Most characters per source."})
+    max_tokens: int = field(default=384, metadata={"help": "Longest answer, in tokens."})
+    timeout_seconds: float = field(
+        default=120.0, metadata={"help": "Longest wait for the server (connect or next piece)."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.llm not in ASK_LLMS:
+            raise ConfigError("ask.llm", f"must be one of {list(ASK_LLMS)}")
+        if self.llm == "openai" and not self.url:
+            raise ConfigError("ask.url", "is required when ask.llm = 'openai'")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ConfigError("ask.url", "must start with http:// or https://")
+        if self.api_key_env and not _ENV_NAME.fullmatch(self.api_key_env):
+            raise ConfigError(
+                "ask.api_key_env", "must name an environment variable (the key stays there)"
+            )
+        for name in ("max_sources", "candidates", "source_chars", "max_tokens"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"ask.{name}", "must be > 0")
+        if self.candidates < self.max_sources:
+            raise ConfigError("ask.candidates", "must be >= ask.max_sources")
+        if self.timeout_seconds <= 0:
+            raise ConfigError("ask.timeout_seconds", "must be > 0")
 
 
 @dataclass
@@ -161,8 +266,10 @@ class MochiConfig(RagConfig):
     model: ModelConfig = field(default_factory=ModelConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     hover: HoverConfig = field(default_factory=HoverConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    ask: AskConfig = field(default_factory=AskConfig)
 
 
 def load_config(

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from mochi.server.cli import (
+    ask_cmd,
+    check_cmd,
     demo_cmd,
     doctor_cmd,
     eval_cmd,
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     index_cmd.register(commands)
     search_cmd.register(commands)
+    ask_cmd.register(commands)
     doctor_cmd.register(commands)
     serve_cmd.register(commands)
     models_cmd.register(commands)
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     hooks_cmd.register(commands)
     eval_cmd.register(commands)
     mcp_cmd.register(commands)
+    check_cmd.register(commands)
     return parser
 
 

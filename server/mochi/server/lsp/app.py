@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from mochi.server.lsp.features import (
+    ask,
     code_actions,
     commands,
     completion,
+    conventions,
     documents,
     hover,
     inline_completion,
@@ -22,11 +24,13 @@ def create_server(services: Services) -> MochiServer:
     for feature in (
         lifecycle,
         documents,
+        conventions,
         completion,
         inline_completion,
         hover,
         code_actions,
         commands,
+        ask,
         symbols,
         training,
     ):

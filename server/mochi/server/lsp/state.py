@@ -6,10 +6,11 @@ import asyncio
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.workspace import Workspace
@@ -22,6 +23,9 @@ from mochi.server.config import MochiConfig
 from mochi.server.generation import CancelToken, Generator
 from mochi.server.lsp.services import Services
 from mochi.server.trainer_client import NoTrainer, TrainingClient
+
+if TYPE_CHECKING:
+    from mochi.server.mcp.share_endpoint import ShareEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class WorkspaceState:
     index: WorkspaceIndex | None = None
     index_error: str = ""
     watcher: IndexWatcher | None = None
+    # The index shared with `mochi mcp` (server.share_index); None while not shared.
+    share: ShareEndpoint | None = None
     generator: Generator | None = None
     generator_error: str = ""
     engine: CompletionEngine | None = None
@@ -50,6 +56,9 @@ class WorkspaceState:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="mochi-index")
     )
     inflight: dict[str, CancelToken] = field(default_factory=dict)
+    # Called with (event, uri) on didOpen/didChange/didSave/didClose ("open", "change",
+    # "save", "close"), from the event loop; features that follow documents add theirs.
+    document_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     # Set when the workspace closes: long background work (the token memory) stops.
     stopping: threading.Event = field(default_factory=threading.Event)
     generator_ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -109,6 +118,9 @@ class WorkspaceState:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+        if self.share is not None:  # before the index closes: no tool call reaches it
+            self.share.close()
+            self.share = None
         if self.index is not None:
             self.index.close()
             self.index = None

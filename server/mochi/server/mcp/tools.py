@@ -129,3 +129,19 @@ def explain_symbol(index: CodeIndex, name: str, path: str = "", line: int = 0) -
 
 def index_status(index: CodeIndex) -> dict[str, object]:
     return asdict(index.status())
+
+
+def format_answer(result: dict[str, object]) -> str:
+    """`ask`'s answer for an agent: the text (its citations read `[path:line]`), then the
+    sources it was given, and which of them each citation came from."""
+    sources = result.get("sources")
+    rows = []
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict):
+            label = f" {source['symbol']}" if source.get("symbol") else ""
+            span = f"{source['path']}:{source['startLine']}-{source['endLine']}"
+            rows.append(f"[{source['number']}] {span}{label}")
+    answer = str(result.get("answer") or "").strip() or "(no answer)"
+    model = result.get("model") or "the configured LLM"
+    listed = "\n".join(rows) if rows else "(none)"
+    return f"{answer}\n\nAnswered by {model} from these sources:\n{listed}"

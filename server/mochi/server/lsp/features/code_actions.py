@@ -1,4 +1,5 @@
-"""textDocument/codeAction (+ resolve): explain, docstring, tests, similar code."""
+"""textDocument/codeAction (+ resolve): explain, docstring, tests, similar code, and the
+quick fix of a convention diagnostic."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pygls.uris import from_fs_path
 from mochi.server.assist import code_tasks
 from mochi.server.assist.code_units import CodeUnit, unit_at
 from mochi.server.generation import CancelToken, Generator
+from mochi.server.lsp.features.ask import ask_code_actions
+from mochi.server.lsp.features.conventions import quick_fixes
 from mochi.server.lsp.features.document_text import DocumentText, document_text
 from mochi.server.lsp.server import MochiServer
 
@@ -40,7 +43,11 @@ def register(server: MochiServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.RefactorRewrite, types.CodeActionKind.Empty],
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.RefactorRewrite,
+                types.CodeActionKind.Empty,
+            ],
             resolve_provider=True,
         ),
     )
@@ -48,11 +55,14 @@ def register(server: MochiServer) -> None:
         ls: MochiServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         uri, line = params.text_document.uri, params.range.start.line
+        fixes = quick_fixes(uri, params.context.diagnostics)
+        asks = ask_code_actions(ls, params)  # about a non-empty selection
         found = _unit(ls, uri, line)
         if found is None:
-            return None
+            return [*fixes, *asks] or None
         name, args = found[1].name, [uri, line]
         actions = [
+            *fixes,
             _command_action(f"mochi: Explain `{name}`", "Explain", "mochi.explain", args),
             _command_action(
                 f"mochi: Find code similar to `{name}`", "Find similar", "mochi.findSimilar", args
@@ -71,7 +81,7 @@ def register(server: MochiServer) -> None:
                     data={"uri": uri, "line": line, "task": "tests"},
                 ),
             ]
-        return actions
+        return [*actions, *asks]
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: MochiServer, action: types.CodeAction) -> types.CodeAction:

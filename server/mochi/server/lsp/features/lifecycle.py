@@ -17,6 +17,7 @@ from mochi.rag.config.loader import snake_case
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
 from mochi.server.lsp.features.training import load_trained_adapters
+from mochi.server.lsp.index_share import update_share
 from mochi.server.lsp.memory_upkeep import refresh_memory, refresh_memory_now
 from mochi.server.lsp.metrics_endpoint import MetricsEndpointError
 from mochi.server.lsp.progress import run_with_progress
@@ -135,6 +136,8 @@ async def open_index(server: MochiServer) -> None:
         state.index_error = str(exc)
         server.notify_user(f"the index is unavailable: {exc}")
         log.warning("cannot open the index", exc_info=True)
+        return
+    await asyncio.to_thread(update_share, state)  # `mochi mcp` answers from this index
 
 
 async def load_generator(server: MochiServer) -> None:
@@ -241,6 +244,7 @@ def register(server: MochiServer) -> None:
             connect_trainer(ls)
         if new.server != old.server:
             await serve_metrics(ls)
+            await asyncio.to_thread(update_share, ls.state)
         if ls.state.config.model != old.model:
             ls.state.generator_ready.clear()
             if ls.state.generator is not None:
