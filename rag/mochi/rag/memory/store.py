@@ -11,12 +11,12 @@ adapter) is not read: the memory starts empty and fills again.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from mochi.rag.atomic_file import write_atomically, write_with
 
 MANIFEST = "manifest.json"
 BLOCKS = "blocks"
@@ -48,17 +48,12 @@ class MemoryStore:
         """Store one file version's keys (n × d) and values (n next tokens)."""
         if keys.ndim != 2 or values.shape != (keys.shape[0],):
             raise ValueError(f"keys {keys.shape} and values {values.shape} do not match")
-        path = self._block_path(content)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, keys=keys.astype(np.float16), values=values.astype(np.int32))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        keys16, values32 = keys.astype(np.float16), values.astype(np.int32)
+        write_with(
+            self._block_path(content),
+            lambda out: np.savez(out, keys=keys16, values=values32),
+            suffix=".npz",
+        )
 
     def read_block(self, content: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self._block_path(content)) as data:
@@ -74,17 +69,7 @@ class MemoryStore:
             "encoder": self.encoder,
             "files": {p: [e.fingerprint, e.content] for p, e in sorted(files.items())},
         }
-        path = self.folder / MANIFEST
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.folder / MANIFEST, json.dumps(data), suffix=".json")
         self._files = dict(files)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
