@@ -62,11 +62,15 @@ class ServerModel:
         result: T = self._run(work)
         return result
 
-    def scorer(self) -> Scorer:
+    def generator(self) -> Generator:
         generator = self._state.generator
         if generator is None:
             reason = self._state.generator_error or "it is still loading; try again shortly"
             raise ToolUnavailable(f"the language server has no model: {reason}")
+        return generator
+
+    def scorer(self) -> Scorer:
+        generator = self.generator()
         scorer = scorer_of(generator)
         if scorer is None:
             raise cannot_score(generator.info().backend)
@@ -78,17 +82,7 @@ class ServerModel:
         return self._state.services.router.choose(path, language, available)
 
     def model_id(self) -> str:
-        generator = self._state.generator
-        if generator is None:
-            raise ToolUnavailable("the language server has no model")
-        return generator.info().model_id
-
-    def generator(self) -> Generator:
-        generator = self._state.generator
-        if generator is None:
-            reason = self._state.generator_error or "it is still loading; try again shortly"
-            raise ToolUnavailable(f"the language server has no model: {reason}")
-        return generator
+        return self.generator().info().model_id
 
     def describe(self) -> dict[str, Any]:
         generator = self._state.generator
