@@ -140,6 +140,19 @@ def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_
     )
 
 
+def run_lua(nvim: str, folder: Path, lua: str) -> str:
+    """What a one-line Lua chunk writes to stdout in a bare headless Neovim with the plugin."""
+    done = subprocess.run(
+        [nvim, *NVIM_ARGS, "-c", f"lua {lua}", "-c", "qa!"],
+        cwd=folder,
+        env={**os.environ, "XDG_STATE_HOME": str(folder / "state")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
 def test_a_missing_executable_is_named(nvim: str, tmp_path: Path) -> None:
     lua = (
         "vim.notify = function(msg) vim.g.said = (vim.g.said or '') .. msg end;"
@@ -148,15 +161,7 @@ def test_a_missing_executable_is_named(nvim: str, tmp_path: Path) -> None:
         "vim.g.said = vim.g.said .. table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), ' ');"
         "io.stdout:write(vim.g.said)"
     )
-    done = subprocess.run(
-        [nvim, *NVIM_ARGS, "-c", f"lua {lua}", "-c", "qa!"],
-        cwd=tmp_path,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    said = done.stdout
+    said = run_lua(nvim, tmp_path, lua)
     assert "mochi: `/nowhere/mochi` not found: install mochi (scripts/setup.sh)" in said
     assert "ERROR `/nowhere/mochi` not found" in said
     assert "no mochi client running" in said
@@ -177,15 +182,7 @@ def test_an_answer_shows_with_its_sources(nvim: str, tmp_path: Path) -> None:
         "local empty = require('mochi').format_answer('q', nil);"
         "io.stdout:write(vim.json.encode({ lines = lines, empty = empty }))"
     )
-    done = subprocess.run(
-        [nvim, *NVIM_ARGS, "-c", f"lua {lua}", "-c", "qa!"],
-        cwd=tmp_path,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    shown = json.loads(done.stdout)
+    shown = json.loads(run_lua(nvim, tmp_path, lua))
     assert shown["lines"] == [
         "> How?",
         "> Really?",

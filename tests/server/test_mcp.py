@@ -21,7 +21,8 @@ from git_repo import GitRepo
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent, TextResourceContents
+from mcp_calls import call_tool, status_of, text_of
+from mcp_types import CallToolResult
 from mochi_cli import mochi
 from ports import free_port
 
@@ -73,16 +74,8 @@ def server(root: Path, env: dict[str, str]) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
-def text_of(result: Any) -> str:
-    assert isinstance(result, CallToolResult)
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
 async def call(session: ClientSession, tool: str, **arguments: Any) -> str:
-    result = await session.call_tool(tool, arguments)
-    assert isinstance(result, CallToolResult)
-    assert not result.is_error, text_of(result)
-    return text_of(result)
+    return text_of(await call_tool(session, tool, **arguments))
 
 
 async def agent_session(root: Path, env: dict[str, str], chat: ChatStandIn) -> dict[str, Any]:
@@ -129,11 +122,7 @@ async def agent_session(root: Path, env: dict[str, str], chat: ChatStandIn) -> d
             assert "nowhere/else.py" not in answered  # a citation outside the sources: out
             assert f"stand-in at {chat.url} from these sources:\n[1] pkg/geometry.py:6-" in answered
 
-            read = await session.read_resource("mochi://index/status")
-            contents = read.contents[0]  # type: ignore[union-attr]
-            assert isinstance(contents, TextResourceContents)
-            status: dict[str, Any] = json.loads(contents.text)
-            return status
+            return await status_of(session)
 
 
 @pytest.mark.slow
@@ -227,14 +216,10 @@ async def ranked(root: Path, env: dict[str, str], arguments: dict[str, Any]) -> 
             ClientSession(read, write) as session,
         ):
             await session.initialize()
-            result = await session.call_tool("rank_candidates", arguments)
-            assert isinstance(result, CallToolResult) and not result.is_error, text_of(result)
+            result = await call_tool(session, "rank_candidates", **arguments)
             assert result.structured_content is not None
-            checked = await session.call_tool("check_conventions", {"path": "app/report.py"})
-            assert isinstance(checked, CallToolResult) and not checked.is_error, text_of(checked)
-            status = json.loads(
-                (await session.read_resource("mochi://index/status")).contents[0].text  # type: ignore[union-attr]
-            )
+            checked = await call_tool(session, "check_conventions", path="app/report.py")
+            status = await status_of(session)
             conventions = checked.structured_content
             return {**result.structured_content, "status": status, "conventions": conventions}
 

@@ -25,7 +25,9 @@ from lsp_fixtures import MAIN_PY, SERVER_COMMAND, build_repo, command, wait_unti
 from lsprotocol import types
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_types import CallToolResult, TextContent, TextResourceContents
+from mcp_calls import call_tool as call
+from mcp_calls import status_of, text_of
+from mcp_types import CallToolResult
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from mochi.rag.paths import index_dir
@@ -83,26 +85,6 @@ async def client(
     # The share ends with the index: no file left naming a socket nobody answers on.
     location = index_dir(tmp_path / "data", repo.root.resolve())
     assert not share_path(location).exists() and not socket_path(location).exists()
-
-
-def text_of(result: Any) -> str:
-    assert isinstance(result, CallToolResult)
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-async def call(session: ClientSession, tool: str, **arguments: Any) -> CallToolResult:
-    result = await session.call_tool(tool, arguments)
-    assert isinstance(result, CallToolResult)
-    assert not result.is_error, text_of(result)
-    return result
-
-
-async def status_of(session: ClientSession) -> dict[str, Any]:
-    read = await session.read_resource("mochi://index/status")
-    contents = read.contents[0]
-    assert isinstance(contents, TextResourceContents)
-    status: dict[str, Any] = json.loads(contents.text)
-    return status
 
 
 async def found_first(session: ClientSession, query: str, path: str, timeout: float) -> str:
