@@ -1,6 +1,7 @@
 """CoSQA dev-500 code search through the real index (Qdrant Edge): BM25, dense, hybrid.
 
     python scripts/bench_retrieval.py [--data ../shared/data/cosqa] [--out docs/benchmarks]
+                                      [--embedding-backend torch,onnx-int8]
 
 Writes the 6,267 corpus functions as files into a scratch workspace, indexes it
 with `open_workspace_index` (tree-sitter chunks, all-MiniLM-L6-v2, the BM25-style
@@ -8,7 +9,8 @@ sparse vector, Qdrant Edge, each chunk's neighbourhood density), then runs the
 500 dev queries. Rankings are per function (a function's best chunk counts).
 The hub penalty and then the fusion weight are chosen on the first 250 queries
 and reported on the other 250 as well as on all 500; the default configuration
-is reported as users get it.
+is reported as users get it. Each `--embedding-backend` (comma-separated
+`embedding.backend` values) gets its own index and the whole evaluation.
 Results: docs/benchmarks/retrieval.{md,json,png}.
 """
 
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from mochi.rag.config import RagConfig
 from mochi.rag.index import open_workspace_index
@@ -52,25 +55,12 @@ def rank_of(ranked: list[ScoredId], doc_of: dict[str, str], gold: str) -> int | 
     return None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).parents[1] / "../shared/data/cosqa"
-    )
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs/benchmarks")
-    parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=None,
-        help="keep the corpus and its index here (a re-run then embeds nothing)",
-    )
-    args = parser.parse_args()
-    corpus: dict[str, int] = json.loads((args.data / "code_idx_map.txt").read_text())
-    queries = json.loads((args.data / "cosqa-retrieval-dev-500.json").read_text())[: args.queries]
-
+def evaluate_backend(
+    backend: str, args: argparse.Namespace, corpus: dict[str, int], queries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Index the corpus with `embedding.backend = backend`, then every ranking."""
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = args.workdir or Path(tmp)
+        scratch = (args.workdir / backend) if args.workdir else Path(tmp)
         root = Path(scratch) / "cosqa"
         (root / "f").mkdir(parents=True, exist_ok=True)
         for code, idx in corpus.items():
@@ -79,11 +69,12 @@ def main() -> int:
                 target.write_text(code)
         config = RagConfig(data_dir=str(Path(scratch) / "data"))
         config.index.include_history = False
+        config.embedding.backend = backend  # type: ignore[assignment]
         with open_workspace_index(root, config) as index:
             started = time.perf_counter()
             report = index.sync()
             index_seconds = time.perf_counter() - started
-            print(f"indexed: {report.summary()}", file=sys.stderr)
+            print(f"{backend}: indexed: {report.summary()}", file=sys.stderr)
             doc_of = {
                 cid: key
                 for key in index.manifest.docs("workspace")
@@ -114,6 +105,7 @@ def main() -> int:
                 )
                 for q in queries
             ]
+            model_id = index.embedder.model_id
             default_alpha = config.retrieval.dense_weight
             default_penalty = config.retrieval.hub_penalty
 
@@ -159,7 +151,9 @@ def main() -> int:
             "all": metrics(product),
         },
     }
-    payload = {
+    return {
+        "backend": backend,
+        "model_id": model_id,
         "dataset": "CoSQA dev-500 (6,267-function corpus)",
         "queries": len(runs),
         "index": {
@@ -167,6 +161,8 @@ def main() -> int:
             "seconds": round(index_seconds, 1),
             "embedding_seconds": round(report.seconds_embedding, 1),
             "density_seconds": round(report.seconds_density, 1),
+            "chunks_embedded": report.chunks_embedded,
+            "chunks_per_second": round(report.chunks_embedded / index_seconds, 1),
         },
         "query_ms_dense_plus_sparse": round(query_ms, 2),
         "hub_penalty_sweep_mrr_first_half": beta_sweep,
@@ -176,39 +172,94 @@ def main() -> int:
         "best_alpha": best,
         "results": results,
     }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).parents[1] / "../shared/data/cosqa"
+    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs/benchmarks")
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--embedding-backend",
+        default="torch,onnx-int8",
+        help="comma-separated embedding.backend values, each evaluated on its own index",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the corpus and its index here (a re-run then embeds nothing)",
+    )
+    args = parser.parse_args()
+    corpus: dict[str, int] = json.loads((args.data / "code_idx_map.txt").read_text())
+    queries = json.loads((args.data / "cosqa-retrieval-dev-500.json").read_text())[: args.queries]
+
+    backends = [b.strip() for b in args.embedding_backend.split(",") if b.strip()]
+    runs = {b: evaluate_backend(b, args, corpus, queries) for b in backends}
+    default = RagConfig().embedding.backend
+    main_run = runs.get(default, runs[backends[0]])
+    payload = {"default_backend": default, "backends": runs}
+    half = main_run["queries"] // 2
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "retrieval.json").write_text(json.dumps(payload, indent=2))
     lines = [
         "# Retrieval: CoSQA dev-500",
         "",
-        "Measured by `python scripts/bench_retrieval.py` (2 CPU cores; Qdrant Edge in-process;",
+        "Measured by `python scripts/bench_retrieval.py"
+        f" --embedding-backend {','.join(backends)}` (2 CPU cores; Qdrant Edge in-process;",
         "all-MiniLM-L6-v2; tree-sitter chunks; rankings per function). The hub penalty and the",
         f"fusion weight were tuned on the first {half} queries; 'held' is the other",
-        f"{len(runs) - half}. Hub penalty: dense cosine minus penalty x the chunk's density (mean",
+        f"{main_run['queries'] - half}. Hub penalty: dense cosine minus penalty x the chunk's"
+        " density (mean",
         "cosine of its 5 nearest chunks), see rag/mochi/rag/index/density.py.",
         "",
-        "| method | MRR (all) | R@1 | R@5 | R@10 | MRR (held-out half) |",
+        "## Embedding back ends (`embedding.backend`)",
+        "",
+        "| back end | dense-only MRR | default-config MRR | index s | chunks/s | query ms |",
         "|---|---|---|---|---|---|",
     ]
-    for name, r in results.items():
-        a = r["all"]
+    for b, r in runs.items():
+        dense = r["results"]["dense only (MiniLM cosine)"]["all"]["mrr"]
+        product = next(v for k, v in r["results"].items() if k.startswith("default config"))
         lines.append(
-            f"| {name} | {a['mrr']:.3f} | {a['recall@1']:.3f} | {a['recall@5']:.3f} | "
-            f"{a['recall@10']:.3f} | {r['held']['mrr']:.3f} |"
+            f"| {b}{' (default)' if b == default else ''} | {dense:.4f} |"
+            f" {product['all']['mrr']:.4f} | {r['index']['seconds']} |"
+            f" {r['index']['chunks_per_second']} | {r['query_ms_dense_plus_sparse']} |"
         )
-    built = (
-        f"Index: {report.chunks_total} chunks in {index_seconds:.0f} s "
-        f"({report.seconds_embedding:.0f} s in the embedding model)."
-        if report.chunks_embedded
-        else f"Index: {report.chunks_total} chunks, reused from --workdir (nothing re-embedded)."
-    )
-    lines += [
-        "",
-        f"{built} Query (dense + sparse search): {query_ms:.1f} ms on average.",
-        "",
-        "![alpha sweep](retrieval.png)",
-    ]
+    for b, r in runs.items():
+        lines += [
+            "",
+            f"## {b}{' (default)' if b == default else ''}",
+            "",
+            "| method | MRR (all) | R@1 | R@5 | R@10 | MRR (held-out half) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, res in r["results"].items():
+            a = res["all"]
+            lines.append(
+                f"| {name} | {a['mrr']:.3f} | {a['recall@1']:.3f} | {a['recall@5']:.3f} | "
+                f"{a['recall@10']:.3f} | {res['held']['mrr']:.3f} |"
+            )
+        idx = r["index"]
+        built = (
+            f"Index: {idx['chunks']} chunks in {idx['seconds']:.0f} s "
+            f"({idx['embedding_seconds']:.0f} s in the embedding model)."
+            if idx["chunks_embedded"]
+            else f"Index: {idx['chunks']} chunks, reused from --workdir (nothing re-embedded)."
+        )
+        lines += [
+            "",
+            f"{built} Query (dense + sparse search): {r['query_ms_dense_plus_sparse']:.1f} ms.",
+        ]
+    lines += ["", "![alpha sweep](retrieval.png)"]
     (args.out / "retrieval.md").write_text("\n".join(lines) + "\n")
+    sweep, raw_sweep = (
+        main_run["alpha_sweep_mrr_first_half"],
+        main_run["alpha_sweep_mrr_first_half_no_penalty"],
+    )
+    alphas, beta, results = list(sweep), main_run["best_hub_penalty"], main_run["results"]
     try:
         import matplotlib
 

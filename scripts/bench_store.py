@@ -1,22 +1,32 @@
-"""Upsert throughput and query latency of the vector-store back ends.
+"""Upsert throughput and query latency of the vector-store back ends, and the cost of
+a hybrid query through the store layer against Qdrant Edge alone.
 
     python scripts/bench_store.py [N] [--dim 384] [--queries 200]
+    python scripts/bench_store.py --hybrid [--sizes 10000,100000] [--queries 200]
 
 Synthetic data: unit-normal dense vectors and BM25-like sparse vectors (Zipf term
 ids, ~40 terms a chunk). Each back end gets a fresh directory. qdrant-client's local
 mode stands in for a server (a real server adds a network round trip per call).
+
+`--hybrid` (see `bench_store_hybrid.py`) times `HybridRetriever.search` (dense + hub
+penalty + sparse + fusion + payloads + priors + one hit per unit) over Edge against the
+two Edge searches and the payload read of the top hits that any hybrid query needs,
+and the real embedding model's query embedding. Results go to docs/benchmarks/store.md
+and store.json (each mode keeps the other's section).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -136,11 +146,11 @@ def print_table(rows: Sequence[Row], n: int, dim: int) -> None:
         print(f"{row.backend:<18}{rate:>14}{cells[0]:>16}{cells[1]:>16}{cells[2]:>16}  {row.note}")
 
 
-def write_markdown(rows: Sequence[Row], n: int, dim: int, out: Path) -> None:
+def backends_section(rows: Sequence[Row], n: int, dim: int) -> dict[str, object]:
     lines = [
-        "# Vector stores: Qdrant Edge vs qdrant-client",
+        "## Back ends: Qdrant Edge vs qdrant-client",
         "",
-        f"Measured by `python scripts/bench_store.py {n}` on 2 CPU cores: {n:,} random points",
+        f"Measured by `python scripts/bench_store.py {n}`: {n:,} random points",
         f"(dense dim {dim} + a sparse vector), top-10 latencies p50 / p95 in ms. qdrant-client's",
         "local mode is pure Python and only stands in for a Qdrant server in tests: its figures",
         "say nothing about a real server's speed.",
@@ -152,8 +162,7 @@ def write_markdown(rows: Sequence[Row], n: int, dim: int, out: Path) -> None:
         rate = "-" if row.upsert_per_s != row.upsert_per_s else f"{row.upsert_per_s:,.0f}"
         cells = [f"{a:.2f} / {b:.2f}" for a, b in (row.dense_ms, row.sparse_ms, row.filtered_ms)]
         lines.append(f"| {row.backend} | {rate} | {' | '.join(cells)} | {row.note} |")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "store.md").write_text("\n".join(lines) + "\n")
+    return {"markdown": lines, "n": n, "dim": dim, "rows": [asdict(row) for row in rows]}
 
 
 def main() -> None:
@@ -164,7 +173,33 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parents[1] / "docs" / "benchmarks"
     )
+    parser.add_argument(
+        "--hybrid", action="store_true", help="store layer vs Edge raw, hybrid queries"
+    )
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="with --hybrid: point counts, comma-separated"
+    )
+    parser.add_argument(
+        "--section",
+        default="hybrid",
+        help="with --hybrid: the report section to write, e.g. hybrid-before for a baseline",
+    )
+    parser.add_argument(
+        "--no-embedder",
+        action="store_true",
+        help="with --hybrid: skip timing the real embedding model",
+    )
     args = parser.parse_args()
+    if args.hybrid:
+        from bench_store_hybrid import run_hybrid
+
+        sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+        section = run_hybrid(sizes, args.dim, args.queries, embedder=not args.no_embedder)
+        if args.section != "hybrid":
+            heading, *rest = cast(list[str], section["markdown"])
+            section["markdown"] = [f"{heading} ({args.section})", *rest]
+        write_report(args.out, args.section, section)
+        return
     points = make_points(args.n, args.dim)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mochi-bench-") as tmp:
@@ -180,7 +215,38 @@ def main() -> None:
         finally:
             local.close()
     print_table(rows, args.n, args.dim)
-    write_markdown(rows, args.n, args.dim, args.out)
+    write_report(args.out, "backends", backends_section(rows, args.n, args.dim))
+
+
+def verdict(section: dict[str, Any]) -> list[str]:
+    """Whether a hybrid query through the store layer stays within 3x Edge raw."""
+    cells = []
+    for size in section["sizes"]:
+        bare = size["store_over_raw"]
+        embedded = size["with_embedding_over_raw_with_embedding"]
+        cells.append(
+            f"{size['n']:,} chunks: store layer alone {bare:.1f}x Edge raw "
+            f"({'within' if bare <= 3 else 'over'} 3x); with the query embedding on both sides "
+            f"{embedded:.2f}x ({'within' if embedded <= 3 else 'over'} 3x)"
+        )
+    return ["At p50: " + "; ".join(cells) + "."]
+
+
+def write_report(out: Path, name: str, section: dict[str, object]) -> None:
+    """Replace one section of store.json and write store.md from all of them."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "store.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[name] = section
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    lines = ["# Vector stores", ""]
+    order = ["hybrid", *sorted(k for k in data if k.startswith("hybrid-")), "backends"]
+    for key in order:
+        if key in data:
+            lines += [*data[key]["markdown"], ""]
+            if key.startswith("hybrid"):
+                lines += [*verdict(data[key]), ""]
+    (out / "store.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mochi.rag.config import RagConfig
-from mochi.rag.embedding import Bm25SparseEncoder, SentenceTransformerEmbedder
+from mochi.rag.embedding import Bm25SparseEncoder
+from mochi.rag.embedding.factory import build_dense_embedder
 from mochi.rag.file_names import display_name
 from mochi.rag.index.catalogue import ROOT_KEY
 from mochi.rag.index.density import DensityKeeper
 from mochi.rag.index.indexer import CancelCheck, Indexer
 from mochi.rag.index.lock import IndexLock
 from mochi.rag.index.manifest import Manifest
+from mochi.rag.index.query_parts import build_retriever, open_store
 from mochi.rag.index.repair import RepairReport, repair
 from mochi.rag.index.report import IndexReport
-from mochi.rag.paths import data_dir, index_dir, workspace_id
+from mochi.rag.paths import data_dir, index_dir
 from mochi.rag.protocols import Chunker, Embedder, PageOcr, Source, VectorStore
 from mochi.rag.retrieval import HybridRetriever
 from mochi.rag.retrieval.hybrid import Mode
@@ -126,20 +128,6 @@ class WorkspaceIndex:
         self.close()
 
 
-def _open_store(config: RagConfig, location: Path, root: Path, dim: int) -> VectorStore:
-    from mochi.rag.store import EdgeVectorStore, QdrantServerVectorStore
-
-    if config.store.backend == "edge":
-        return EdgeVectorStore(location / "edge", dim)
-    collection = config.store.collection or f"mochi_{workspace_id(root)}"
-    return QdrantServerVectorStore(
-        url=config.store.url,
-        api_key=config.store.api_key or None,
-        collection=collection,
-        dim=dim,
-    )
-
-
 def _sources(
     root: Path, config: RagConfig, ocr: PageOcr | None, secrets: SecretFilter
 ) -> list[Source]:
@@ -172,17 +160,9 @@ def _sources(
     return sources
 
 
-def build_embedder(config: RagConfig) -> SentenceTransformerEmbedder:
-    e = config.embedding
-    return SentenceTransformerEmbedder(
-        e.model,
-        device=e.device,
-        batch_size=e.batch_size,
-        max_seq_length=e.max_seq_length,
-        query_prefix=e.query_prefix,
-        passage_prefix=e.passage_prefix,
-        trust_remote_code=e.trust_remote_code,
-    )
+def build_embedder(config: RagConfig) -> Embedder:
+    """The dense embedder of `embedding.backend` (onnx-int8, onnx or torch)."""
+    return build_dense_embedder(config.embedding)
 
 
 def open_workspace_index(
@@ -218,7 +198,7 @@ def open_workspace_index(
             manifest.clear()
             if config.store.backend == "edge":
                 shutil.rmtree(location / "edge", ignore_errors=True)
-        store = _open_store(config, location, root, embedder.dim)
+        store = open_store(config, location, root, embedder.dim)
         if rebuild and config.store.backend != "edge":
             store.delete(list(store.iter_ids()))
         manifest.set_meta("embedding", identity)
@@ -237,22 +217,7 @@ def open_workspace_index(
             batch_chunks=config.index.batch_chunks,
             density=DensityKeeper(store, manifest, config.index.density_neighbours),
         )
-        r = config.retrieval
-        retriever = HybridRetriever(
-            store=store,
-            embedder=embedder,
-            sparse=sparse,
-            fusion=r.fusion,
-            dense_weight=r.dense_weight,
-            code_dense_weight=r.code_dense_weight,
-            rrf_k=r.rrf_k,
-            candidates=r.candidates,
-            dedupe_similarity=r.dedupe_similarity,
-            hub_penalty=r.hub_penalty if config.index.density_neighbours > 0 else 0.0,
-            test_penalty=r.test_penalty,
-            changelog_penalty=r.changelog_penalty,
-            merge_units=r.merge_units,
-        )
+        retriever = build_retriever(config, store, embedder, sparse)
     except BaseException:
         lock.release()
         raise

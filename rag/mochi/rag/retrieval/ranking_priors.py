@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec"})
 _TEST_FILE = re.compile(
@@ -44,10 +43,16 @@ _ASKS_FOR_CHANGES = re.compile(
 )
 
 
+def path_parts(path: str) -> list[str]:
+    """A POSIX path's parts as `PurePosixPath(path).parts` has them, less a leading "/"
+    (a plain split: this runs for every candidate of every query)."""
+    return [part for part in path.split("/") if part and part != "."]
+
+
 def is_test_path(path: str) -> bool:
     """A file under a tests folder, or named like a test (test_x.py, x_test.go,
     x.spec.ts, FooTest.java, conftest.py)."""
-    parts = PurePosixPath(path).parts
+    parts = path_parts(path)
     if not parts:
         return False
     return any(p.lower() in _TEST_DIRS for p in parts[:-1]) or bool(_TEST_FILE.match(parts[-1]))
@@ -58,7 +63,7 @@ def is_release_notes(path: str, headings: Sequence[str] = ()) -> bool:
     section under a heading that is a version ("0.27.0 (21st February, 2024)") or
     "Changelog"; `headings` are the section's own and its parents'. By name only: the
     caller leaves code files out."""
-    parts = PurePosixPath(path).parts
+    parts = path_parts(path)
     if not parts or path.startswith("git:"):
         return False
     stem = parts[-1].lower().split(".", 1)[0]

@@ -65,6 +65,9 @@ class EdgeVectorStore:
         self._path = path
         self._dim = dim
         self._shard: EdgeShard | None = _open_shard(path, dim)
+        # Written through this object since the last flush: a reader (`mochi search`)
+        # then neither flushes nor waits for a flush when it closes.
+        self._dirty = False
         try:
             self._ensure_payload_indexes()
         except BaseException:
@@ -79,27 +82,29 @@ class EdgeVectorStore:
     def dim(self) -> int:
         return self._dim
 
+    @property
+    def edge_shard(self) -> EdgeShard:
+        """The Edge shard itself (benchmarks time it against this layer)."""
+        return self._open()
+
     # -- writes --------------------------------------------------------------
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
-        shard = self._open()
         for start in range(0, len(points), UPSERT_BATCH):
             batch = [_to_edge_point(point) for point in points[start : start + UPSERT_BATCH]]
-            shard.update(UpdateOperation.upsert_points(batch))
+            self._update(UpdateOperation.upsert_points(batch))
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._open().update(UpdateOperation.delete_points(list(ids)))
+            self._update(UpdateOperation.delete_points(list(ids)))
 
     def set_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
-        shard = self._open()
         for point_id, payload in payloads.items():
-            shard.update(UpdateOperation.overwrite_payload([point_id], dict(payload)))
+            self._update(UpdateOperation.overwrite_payload([point_id], dict(payload)))
 
     def merge_payloads(self, payloads: Mapping[str, dict[str, object]]) -> None:
-        shard = self._open()
         for point_id, payload in payloads.items():
-            shard.update(UpdateOperation.set_payload([point_id], dict(payload)))
+            self._update(UpdateOperation.set_payload([point_id], dict(payload)))
 
     # -- reads ---------------------------------------------------------------
 
@@ -116,7 +121,8 @@ class EdgeVectorStore:
             return {}
         selector = PayloadSelector.Include(list(fields)) if fields is not None else True
         records = self._open().retrieve(list(ids), with_payload=selector, with_vector=False)
-        return {_id_str(record.id): dict(record.payload or {}) for record in records}
+        # Each `record.payload` is a dict built for this call: no copy needed.
+        return {_id_str(record.id): record.payload or {} for record in records}
 
     def search_dense(
         self, vector: Sequence[float], limit: int, where: StoreFilter | None = None
@@ -131,11 +137,8 @@ class EdgeVectorStore:
     ) -> list[ScoredId]:
         if limit <= 0 or not vector.indices:
             return []
-        sparse = EdgeSparseVector(list(vector.indices), [float(v) for v in vector.values])
-        # IDF over the live points: by default Edge keeps counting deleted points until
-        # the shard is reopened, so a re-index would skew term weights for the session.
-        live_idf = SearchParams(idf=IdfParams(corpus=Filter()))
-        return self._query(Query.Nearest(sparse, using=SPARSE_VECTOR), limit, where, live_idf)
+        query = Query.Nearest(edge_sparse(vector), using=SPARSE_VECTOR)
+        return self._query(query, limit, where, live_idf())
 
     def iter_ids(self) -> Iterator[str]:
         offset: PointId | None = None
@@ -155,22 +158,30 @@ class EdgeVectorStore:
     # -- lifecycle -----------------------------------------------------------
 
     def flush(self) -> None:
-        self._open().flush()
+        """Persist what this object wrote (nothing to do when it only read)."""
+        shard = self._open()
+        if self._dirty:
+            shard.flush()
+            self._dirty = False
 
     def optimize(self) -> bool:
         """Build the HNSW and sparse indexes; blocks (and holds the GIL) until done.
 
         Returns True when any segment was optimised.
         """
+        self._dirty = True
         return self._open().optimize()
 
     def close(self) -> None:
-        """Flush and release the shard (and its lock); closing twice is harmless."""
+        """Flush (when written to) and release the shard (and its lock); closing twice is
+        harmless."""
         shard, self._shard = self._shard, None
         if shard is not None:
             try:
-                shard.flush()
+                if self._dirty:
+                    shard.flush()
             finally:
+                self._dirty = False
                 shard.close()
 
     # -- helpers -------------------------------------------------------------
@@ -197,12 +208,16 @@ class EdgeVectorStore:
         )
         return [_scored(point) for point in self._open().query(request)]
 
+    def _update(self, operation: UpdateOperation) -> None:
+        self._dirty = True
+        self._open().update(operation)
+
     def _ensure_payload_indexes(self) -> None:
         shard = self._open()
         present = shard.info().payload_schema
         for field in KEYWORD_FIELDS:
             if field not in present:
-                shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
+                self._update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
 
 
 def edge_config(dim: int) -> EdgeConfig:
@@ -264,8 +279,18 @@ def _edge_filter(where: StoreFilter | None) -> Filter | None:
     )
 
 
+def live_idf() -> SearchParams:
+    """IDF over the live points: by default Edge keeps counting deleted points until the
+    shard is reopened, so a re-index would skew term weights for the session."""
+    return SearchParams(idf=IdfParams(corpus=Filter()))
+
+
+def edge_sparse(vector: SparseVector) -> EdgeSparseVector:
+    return EdgeSparseVector(list(vector.indices), [float(v) for v in vector.values])
+
+
 def _to_edge_point(point: StoredPoint) -> Point:
-    sparse = EdgeSparseVector(list(point.sparse.indices), [float(v) for v in point.sparse.values])
+    sparse = edge_sparse(point.sparse)
     return Point(
         id=point.id,
         vector={DENSE_VECTOR: [float(x) for x in point.dense], SPARSE_VECTOR: sparse},

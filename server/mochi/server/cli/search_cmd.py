@@ -1,16 +1,25 @@
-"""`mochi search QUERY`: ranked `path:line` hits with snippets."""
+"""`mochi search QUERY`: ranked `path:line` hits with snippets.
+
+When a running `mochi serve` holds the index and shares it, the query goes to that
+server (`search_served`): its index and its loaded model answer in milliseconds.
+Otherwise the index is opened here for queries only (`search_local`). Both print the
+same. This module and the served path import no model library: a forwarded search
+costs the interpreter's start-up and a socket round trip.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 from dataclasses import asdict
 from typing import Any
 
 from mochi.rag.types import Hit, SearchFilters
 from mochi.server.cli.errors import CliError
-from mochi.server.cli.workspace import open_index
 from mochi.server.cli.workspace_option import add_workspace_option
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: Any) -> None:
@@ -62,16 +71,34 @@ def filters_from(args: argparse.Namespace) -> SearchFilters:
     )
 
 
+def find_hits(args: argparse.Namespace) -> list[Hit]:
+    """From the language server that shares the index, else from the index here."""
+    from mochi.rag.config import ConfigError
+    from mochi.server.cli.search_served import served_hits, share_file_of
+    from mochi.server.config import load_config
+
+    if not args.workspace.is_dir():
+        raise CliError(f"{args.workspace} is not a folder")
+    try:
+        config = load_config(args.workspace)
+    except ConfigError as exc:
+        raise CliError(f"bad configuration: {exc}") from None
+    root = args.workspace.expanduser().resolve()
+    filters = filters_from(args)
+    share_file = share_file_of(config.data_dir, root)
+    served = served_hits(share_file, root, args.query, args.limit, filters, args.mode)
+    if served is not None:
+        return served.hits
+    from mochi.server.cli.search_local import local_hits
+
+    shared = share_file.exists()
+    return local_hits(config, root, args.query, args.limit, filters, args.mode, shared=shared)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.limit <= 0:
         raise CliError("--limit must be a positive number")
-    filters = filters_from(args)
-    with open_index(args.workspace) as index:
-        if index.status().chunks == 0:
-            raise CliError(
-                f"the index of {index.root} is empty: run `mochi index {args.workspace}`"
-            )
-        hits = index.search(args.query, args.limit, filters, args.mode)
+    hits = find_hits(args) if args.query.strip() else []
     if args.json:
         print(json.dumps([asdict(h) for h in hits], indent=2))
         return 0

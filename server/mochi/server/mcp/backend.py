@@ -19,6 +19,7 @@ from mochi.server.generation.scoring import Scorer
 from mochi.server.generation.types import CancelToken, Generator
 from mochi.server.mcp import tools
 from mochi.server.mcp.ranking import Ranking, check_candidates, rank, rank_context
+from mochi.server.mcp.share_search import check_search, filters_from_wire, hits_to_wire
 from mochi.server.mcp.tools import CodeIndex, ContextSettings
 from mochi.server.mcp.workspace_files import ToolInputError
 
@@ -174,6 +175,19 @@ class IndexBackend:
         except AskError as exc:
             raise ToolUnavailable(str(exc)) from None
         return result.to_dict()
+
+    def search_hits(
+        self, query: str, limit: int, filters: dict[str, Any], mode: Mode
+    ) -> list[dict[str, Any]]:
+        """`mochi search` forwarded by the share: the hits as data (`share_search`)."""
+        try:
+            check_search(query, limit, mode)
+            wanted = filters_from_wire(filters)
+        except ValueError as exc:
+            raise ToolInputError(str(exc)) from None
+        return self._index_work(
+            lambda: hits_to_wire(self._index.search(query, limit, wanted, mode))
+        )
 
     def index_status(self) -> dict[str, Any]:
         status: dict[str, Any] = self._index_work(lambda: tools.index_status(self._index))

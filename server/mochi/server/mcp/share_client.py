@@ -3,9 +3,7 @@ the running language server that holds the index (see `share_wire`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,69 +11,29 @@ from typing import Any
 from mochi.server.mcp.backend import Mode, ToolUnavailable
 from mochi.server.mcp.conventions import ConventionReport
 from mochi.server.mcp.ranking import Ranking
-from mochi.server.mcp.share_wire import (
-    MAX_LINE,
-    ShareInfo,
-    encode,
-    pid_alive,
-    read_share_file,
-)
+from mochi.server.mcp.share_request import ShareError, ShareRefusal, call, find_share
+from mochi.server.mcp.share_wire import ShareInfo
 from mochi.server.mcp.workspace_files import ToolInputError
 
+__all__ = ["ShareError", "SharedBackend", "find_share", "request"]
+
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT_S = 5.0
 # Longer than the server waits for its own index and model threads, so that its answer
 # (the result, or why not) comes back rather than a timeout here.
 CALL_TIMEOUT_S = 400.0
 
 
-class ShareError(Exception):
-    """No answer from the share: nothing listens, the token is refused, or a bad reply."""
-
-
 def request(info: ShareInfo, method: str, params: dict[str, Any], timeout: float) -> Any:
     """One call over a fresh connection; ToolInputError / ToolUnavailable as answered."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(info.socket)
-            conn.sendall(encode({"token": info.token, "method": method, "params": params}))
-            with conn.makefile("rb") as reader:
-                line = reader.readline(MAX_LINE + 1)
-    except OSError as exc:
-        raise ShareError(f"cannot reach the language server at {info.socket}: {exc}") from exc
-    try:
-        reply = json.loads(line)
-    except ValueError:
-        raise ShareError("the language server's reply is not a JSON line") from None
-    if not isinstance(reply, dict):
-        raise ShareError("the language server's reply is not a JSON object")
-    if "error" not in reply:
-        return reply.get("result")
-    kind = str(reply["error"].get("kind", ""))
-    message = str(reply["error"].get("message", ""))
-    if kind == "input":
-        raise ToolInputError(message)
-    if kind == "unauthorized":  # a restarted server has a new token: look again
-        raise ShareError(f"the language server refused the token: {message}")
-    raise ToolUnavailable(message if kind != "bad_request" else f"bad request: {message}")
-
-
-def find_share(file: Path, root: Path) -> ShareInfo | None:
-    """The share in `file` when its process is alive, serves `root` and accepts its token."""
-    info = read_share_file(file)
-    if info is None or not pid_alive(info.pid):
-        return None
-    try:
-        hello = request(info, "hello", {}, HELLO_TIMEOUT_S)
-    except (ShareError, ToolInputError, ToolUnavailable) as exc:
-        log.info("the share in %s does not answer: %s", file, exc)
-        return None
-    if not isinstance(hello, dict) or hello.get("pid") != info.pid:
-        return None
-    if Path(str(hello.get("root", ""))).resolve() != root.resolve():
-        return None
-    return info
+        return call(info, method, params, timeout)
+    except ShareRefusal as refusal:
+        if refusal.kind == "input":
+            raise ToolInputError(refusal.message) from None
+        message = refusal.message
+        raise ToolUnavailable(
+            message if refusal.kind != "bad_request" else f"bad request: {message}"
+        ) from None
 
 
 class SharedBackend:

@@ -41,6 +41,7 @@ TOOLS = (
     "check_conventions",
     "ask",
     "index_status",
+    "search_hits",  # `mochi search`: the hits themselves (IndexBackend.search_hits)
 )
 
 
@@ -146,7 +147,9 @@ class ShareEndpoint:
             return error("bad_request", f"unknown method {method!r}")
         if not isinstance(params, dict):
             return error("bad_request", "params must be an object")
-        fn = getattr(self.backend, method)
+        fn = getattr(self.backend, method, None)
+        if fn is None:
+            return error("bad_request", f"this server does not answer {method!r}")
         try:
             inspect.signature(fn).bind(**params)
         except TypeError as exc:
