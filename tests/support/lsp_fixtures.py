@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 SERVER_COMMAND = [sys.executable, "-m", "mochi.server.cli.main", "serve"]
+# What completions run on by default (backend = "auto"): llama.cpp where it is installed.
+DEFAULT_BACKEND = "llama.cpp" if importlib.util.find_spec("llama_cpp") else "transformers"
 
 REGISTRY_PY = '''"""Shape registry."""
 

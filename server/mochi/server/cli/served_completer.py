@@ -101,6 +101,10 @@ def served_generator(model_dir: Path, adapter_dir: Path | None, dtype: str) -> G
     config = MochiConfig()
     config.model.name = str(model_dir)
     config.model.dtype = dtype  # type: ignore[assignment]
+    # Every task from a cold cache: a task's text then depends on its prompt alone, not on
+    # the task before it (llama.cpp's kernels for a reused prefix and a full prompt sum in
+    # different orders, which can turn a near-tie token the other way).
+    config.model.prefix_cache = False
     if adapter_dir is not None:
         config.model.adapters = {ADAPTER_NAME: str(adapter_dir)}
     return make_generator(config, model_dir)

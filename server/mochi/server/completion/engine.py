@@ -85,7 +85,8 @@ class CompletionEngine:
             path=request.path,
             language=language,
             snippets=snippets,
-            fim_template=info.fim_template,
+            # A back end that takes the suffix builds the FIM prompt itself.
+            fim_template=None if info.takes_suffix else info.fim_template,
         )
         stop = prompt.stop if self.config.multiline else (*prompt.stop, "\n")
         adapter = self.router.choose(request.path, language, self.generator.adapters())
@@ -99,6 +100,7 @@ class CompletionEngine:
                 skip_leading_newlines=at_line_start(prefix),
                 heal=self.config.token_healing,
                 memory=self.config.memory,
+                suffix=win.suffix if info.takes_suffix else "",
             ),
             cancel,
         )

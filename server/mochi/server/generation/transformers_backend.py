@@ -20,6 +20,7 @@ from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
+from mochi.server.generation.quantization import Quantization, from_pretrained_options, plan_for
 from mochi.server.generation.scoring import ScoreRequest, TokenScores
 from mochi.server.generation.token_memory import (
     LastHidden,
@@ -62,6 +63,7 @@ class TransformersGenerator:
         prefix_cache_size: int = 4,
         prefill_chunk: int = 1024,
         scoring_window: int = 1024,
+        quantization: Quantization = "auto",
     ) -> None:
         if dtype not in DTYPES:
             raise GenerationError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -85,14 +87,19 @@ class TransformersGenerator:
             self._tokenizer: Any = AutoTokenizer.from_pretrained(
                 model_dir, trust_remote_code=trust_remote_code
             )
+            plan = plan_for(model_dir, device=device, dtype=dtype, quantization=quantization)
+            log.info("loading %s: %s", model_dir, plan.note)
             model: Any = AutoModelForCausalLM.from_pretrained(
                 model_dir,
-                dtype=dtype if dtype == "auto" else getattr(torch, dtype),
+                **from_pretrained_options(plan, dtype),
                 trust_remote_code=trust_remote_code,
             )
+        except GenerationError:
+            raise
         except Exception as exc:
             raise GenerationError(f"cannot load the model in {model_dir}: {exc}") from exc
-        model.to(device)
+        if plan.device_map is None:  # accelerate has placed the layers otherwise
+            model.to(device)
         model.eval()
         self._config: Any = model.config
         self._base: Any = model  # the transformers model (peft wraps it, in place)

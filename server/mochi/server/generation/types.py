@@ -53,6 +53,9 @@ class GenerationRequest:
     # Mix the model's next-token distribution with the repository's token memory
     # (`mochi.rag.memory`), when the back end has one (the transformers back end).
     memory: bool = False
+    # The text after the cursor, for back ends whose server builds the FIM prompt itself
+    # (ModelInfo.takes_suffix); the others ignore it (their prompt already holds it).
+    suffix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,13 @@ class GenerationResult:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     model_id: str  # a hub id or a local folder
-    backend: str  # "transformers" | "vllm"
+    backend: str  # "transformers" | "vllm" | "openai" | ...
     context_length: int
     fim_template: str | None = None  # a name in mochi.server.completion.fim, None = no FIM
     adapters: tuple[str, ...] = ()
+    # The back end receives the suffix separately (GenerationRequest.suffix) and builds
+    # the FIM prompt itself: the prompt it is given is the prefix side only.
+    takes_suffix: bool = False
 
 
 class BackendState(StrEnum):

@@ -6,28 +6,30 @@ run time go through `/v1/load_lora_adapter`, which vLLM only offers when its ser
 with `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True` (and `--enable-lora`); the adapter path is
 read by the vLLM server, so it must be a path on that machine.
 
-Timeouts: `connect_timeout` for connecting (and for /health and probes); `timeout` for
-each read, i.e. the longest silence between two streamed tokens. A circuit breaker
-turns a dead server into immediate errors instead of one hung request after another.
-
-The sync `httpx.Client` is shared by the worker threads that call `generate()`.
+Streaming, timeouts and the circuit breaker are the shared `CompletionsClient`
+(openai_completions.py); this module adds what only vLLM has: /health, /tokenize,
+adapters that name their `parent`, `max_model_len` and run-time LoRA loading.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from typing import Any
 
 import httpx
 
-from mochi.server.generation.circuit_breaker import Admission, CircuitBreaker, CircuitState
+from mochi.server.generation.circuit_breaker import CircuitBreaker
+from mochi.server.generation.openai_completions import (
+    CompletionsClient,
+    ServerKind,
+    client_side_stops,
+    completion_body,
+    estimate_tokens,
+)
 from mochi.server.generation.types import (
     BackendHealth,
-    BackendState,
     CancelToken,
-    GenerationCancelled,
     GenerationError,
     GenerationRequest,
     GenerationResult,
@@ -36,23 +38,18 @@ from mochi.server.generation.types import (
 from mochi.server.generation.vllm_errors import (
     RUNTIME_LORA_HINT,
     START_HINT,
-    UNAVAILABLE_STATUSES,
-    describe_transport_error,
     is_missing_route,
     response_message,
 )
-from mochi.server.generation.vllm_stream import CompletionStream
 
 # Used by info() while neither the caller nor a reachable server has told the real one.
 FALLBACK_CONTEXT_LENGTH = 2048
 # info() may be called per request; it re-reads the model list at most this often.
 MODEL_LIST_TTL_S = 5.0
-CHARS_PER_TOKEN_ESTIMATE = 3.5
+VLLM = ServerKind(label="vLLM", start_hint=START_HINT, health_path="/health")
 
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count for when the server cannot be asked."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)
+# client_side_stops and estimate_tokens are used from here by older callers.
+__all__ = ["VllmGenerator", "client_side_stops", "estimate_tokens"]
 
 
 class VllmGenerator:
@@ -72,23 +69,21 @@ class VllmGenerator:
         """`base_url` is the server root (a trailing `/v1` is accepted); `model` is the
         base model's served name (`--served-model-name`); `context_length` defaults to
         the server's `max_model_len`. `breaker` and `transport` are for tests."""
-        url = base_url.rstrip("/")
-        self.base_url = url.removesuffix("/v1")
-        self.model = model
-        self.fim_template = fim_template
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        self._server = CompletionsClient(
+            base_url,
+            VLLM,
+            api_key=api_key,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            breaker=breaker,
             transport=transport,
         )
-        self._short_timeout = httpx.Timeout(connect_timeout)
-        self._breaker = breaker or CircuitBreaker()
+        self.base_url = self._server.base_url
+        self.model = model
+        self.fim_template = fim_template
         self._context_length = context_length
         self._known_adapters: tuple[str, ...] = ()
         self._models_read_at: float | None = None
-        self._last_error = ""
         self._log = logging.getLogger(__name__)
 
     # -- Generator -------------------------------------------------------------------
@@ -109,38 +104,17 @@ class VllmGenerator:
         )
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
-        if cancel.is_set():
-            raise GenerationCancelled()
-        self._admit()
-        stream = CompletionStream(started_at=time.monotonic())
-        # vLLM cannot skip leading newlines before a stop: those stops are applied here,
-        # and leaving the stream early makes vLLM abort the rest.
-        local = client_side_stops(request)
-        try:
-            with self._client.stream(
-                "POST", "/v1/completions", json=self._completion_body(request)
-            ) as response:
-                if response.status_code != 200:
-                    response.read()
-                    self._record_status(response.status_code)
-                    raise self._request_error(request, response)
-                self._breaker.record_success()
-                for line in response.iter_lines():
-                    if cancel.is_set():
-                        # Leaving the block closes the connection; vLLM then aborts.
-                        raise GenerationCancelled()
-                    if stream.feed(line, time.monotonic()):
-                        break
-                    if local and stream.cut_at(local, skip_leading_newlines=True):
-                        break
-        except httpx.TransportError as exc:
-            raise self._transport_failure(exc) from exc
-        return stream.result(adapter=request.adapter, now=time.monotonic())
+        # vLLM cannot skip leading newlines before a stop: those stops are applied while
+        # reading, and leaving the stream early makes vLLM abort the rest.
+        body = completion_body(request, request.adapter or self.model)
+        return self._server.stream_completion(
+            body, request, cancel, lambda response: self._request_error(request, response)
+        )
 
     def count_tokens(self, text: str) -> int:
         body = {"model": self.model, "prompt": text, "add_special_tokens": False}
         try:
-            response = self._request("POST", "/tokenize", json=body)
+            response = self._server.request("POST", "/tokenize", json=body)
             if response.status_code == 200:
                 return int(response.json()["count"])
             self._log.info("vLLM /tokenize answered %s", response.status_code)
@@ -165,106 +139,16 @@ class VllmGenerator:
         return list(self._known_adapters)
 
     def health(self) -> BackendHealth:
-        extra = {
-            "url": self.base_url,
-            "model": self.model,
-            "circuit": str(self._breaker.state),
-            "retry_in_s": f"{self._breaker.retry_in():.1f}",
-        }
-        try:
-            response = self._client.get("/health", timeout=self._short_timeout)
-        except httpx.TransportError as exc:
-            detail = f"vLLM at {self.base_url} is unreachable ({describe_transport_error(exc)})"
-            return BackendHealth(BackendState.DOWN, detail, extra)
-        if response.status_code != 200:
-            detail = f"vLLM at {self.base_url} answered /health with {response.status_code}"
-            return BackendHealth(BackendState.DEGRADED, detail, extra)
-        if self._breaker.state is not CircuitState.CLOSED:
-            detail = (
-                f"vLLM at {self.base_url} answers /health, but requests failed "
-                f"({self._last_error}); retried in {self._breaker.retry_in():.1f} s"
-            )
-            return BackendHealth(BackendState.DEGRADED, detail, extra)
-        return BackendHealth(BackendState.READY, f"vLLM at {self.base_url}", extra)
+        return self._server.health({"model": self.model})
 
     def close(self) -> None:
-        self._client.close()
+        self._server.close()
 
-    # -- requests and the circuit breaker -------------------------------------------
+    # -- refusals ---------------------------------------------------------------------
 
-    def _completion_body(self, request: GenerationRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": request.adapter or self.model,
-            "prompt": request.prompt,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        local = client_side_stops(request)
-        stops = [s for s in request.stop if s not in local]
-        if stops:
-            body["stop"] = stops
-        if request.seed is not None:
-            body["seed"] = request.seed
-        return body
-
-    def _request(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        """One plain request through the circuit breaker."""
-        self._admit()
-        try:
-            response = self._client.request(method, path, json=json)
-        except httpx.TransportError as exc:
-            raise self._transport_failure(exc) from exc
-        self._record_status(response.status_code)
-        return response
-
-    def _admit(self) -> None:
-        admission = self._breaker.admit()
-        if admission is Admission.REJECT:
-            raise GenerationError(self._unreachable_message())
-        if admission is Admission.PROBE:
-            self._probe()
-
-    def _probe(self) -> None:
-        """After the cool-down: a quick /health decides whether the circuit closes."""
-        try:
-            response = self._client.get("/health", timeout=self._short_timeout)
-        except httpx.TransportError as exc:
-            raise self._transport_failure(exc) from exc
-        if response.status_code != 200:
-            self._last_error = f"/health answered {response.status_code}"
-            self._breaker.record_failure()
-            raise GenerationError(self._unreachable_message())
-        self._log.info("vLLM at %s answers again; circuit closed", self.base_url)
-        self._breaker.record_success()
-
-    def _record_status(self, status: int) -> None:
-        if status in UNAVAILABLE_STATUSES:
-            self._last_error = f"HTTP {status}"
-            self._breaker.record_failure()
-        else:
-            self._breaker.record_success()
-
-    def _transport_failure(self, exc: httpx.TransportError) -> GenerationError:
-        self._last_error = describe_transport_error(exc)
-        self._breaker.record_failure()
-        message = self._unreachable_message()
-        self._log.warning("%s", message)
-        return GenerationError(message)
-
-    def _unreachable_message(self) -> str:
-        where = f"vLLM at {self.base_url} is unreachable ({self._last_error or 'no answer'})"
-        failures = self._breaker.consecutive_failures
-        if self._breaker.state is CircuitState.CLOSED:
-            left = self._breaker.policy.failure_threshold - failures
-            return f"{where}; {START_HINT}. Requests fail fast after {left} more failure(s)."
-        return (
-            f"{where}; {START_HINT}. Circuit open after {failures} consecutive failures: "
-            f"requests fail at once, next retry in {self._breaker.retry_in():.1f} s."
-        )
-
-    def _request_error(self, request: GenerationRequest, response: httpx.Response) -> Exception:
+    def _request_error(
+        self, request: GenerationRequest, response: httpx.Response
+    ) -> GenerationError:
         message = response_message(response)
         if response.status_code in (400, 404):
             served = self._served_or_none()
@@ -295,16 +179,7 @@ class VllmGenerator:
 
     def _refresh_models(self) -> list[dict[str, Any]]:
         """GET /v1/models; remembers the adapters and (unless given) the context length."""
-        response = self._request("GET", "/v1/models")
-        if response.status_code != 200:
-            raise GenerationError(
-                f"vLLM at {self.base_url} answered /v1/models with {response.status_code}: "
-                f"{response_message(response)}"
-            )
-        try:
-            entries = [e for e in response.json()["data"] if isinstance(e, dict) and "id" in e]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GenerationError(f"vLLM at {self.base_url} sent an odd model list") from exc
+        entries = self._server.model_entries()
         self._known_adapters = tuple(
             str(e["id"])
             for e in entries
@@ -317,7 +192,7 @@ class VllmGenerator:
         return entries
 
     def _admin(self, path: str, body: dict[str, str], what: str) -> None:
-        response = self._request("POST", path, json=body)
+        response = self._server.request("POST", path, json=body)
         if response.status_code == 200:
             return
         if is_missing_route(response):
@@ -328,11 +203,3 @@ class VllmGenerator:
             f"vLLM at {self.base_url} could not {what} "
             f"({response.status_code}): {response_message(response)}"
         )
-
-
-def client_side_stops(request: GenerationRequest) -> tuple[str, ...]:
-    """The stops applied while reading the stream instead of by vLLM: the newline, when
-    leading newlines must not end the completion."""
-    if request.skip_leading_newlines and "\n" in request.stop:
-        return ("\n",)
-    return ()

@@ -1,8 +1,10 @@
-"""Reading the server-sent events of an OpenAI-style streamed `/v1/completions` answer.
+"""Reading the server-sent events of an OpenAI-style streamed `/v1/completions` answer
+(vLLM, llama.cpp's server, Ollama, LM Studio).
 
 vLLM sends one `data: {json}` event per step, then (with `stream_options.include_usage`)
-one event with an empty `choices` and the `usage`, then `data: [DONE]`. The
-`CompletionStream` folds these events into a `GenerationResult`.
+one event with an empty `choices` and the `usage`, then `data: [DONE]`; the other servers
+send the same events, some without the usage. The `CompletionStream` folds these events
+into a `GenerationResult`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from mochi.server.generation.types import GenerationError, GenerationResult
 _DONE = "[DONE]"
 
 
-def parse_event(line: str) -> dict[str, Any] | None:
+def parse_event(line: str, server: str = "vLLM") -> dict[str, Any] | None:
     """The JSON object of one SSE line; None for blank lines, comments, other fields and
-    the final `[DONE]` (see `is_done`)."""
+    the final `[DONE]` (see `is_done`). `server` names the sender in errors."""
     if not line.startswith("data:"):
         return None
     data = line[len("data:") :].strip()
@@ -28,9 +30,9 @@ def parse_event(line: str) -> dict[str, Any] | None:
     try:
         event = json.loads(data)
     except json.JSONDecodeError as exc:
-        raise GenerationError(f"vLLM sent an event that is not JSON: {data[:200]!r}") from exc
+        raise GenerationError(f"{server} sent an event that is not JSON: {data[:200]!r}") from exc
     if not isinstance(event, dict):
-        raise GenerationError(f"vLLM sent an event that is not an object: {data[:200]!r}")
+        raise GenerationError(f"{server} sent an event that is not an object: {data[:200]!r}")
     return event
 
 
@@ -43,6 +45,7 @@ class CompletionStream:
     """Accumulates the events of one streamed completion (one choice)."""
 
     started_at: float  # when the request was sent (time.monotonic())
+    server: str = "vLLM"  # how errors name the sender
     parts: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     first_token_at: float | None = None
@@ -53,13 +56,13 @@ class CompletionStream:
         """Take one SSE line; True once the stream is complete."""
         if is_done(line):
             return True
-        event = parse_event(line)
+        event = parse_event(line, self.server)
         if event is None:
             return False
         if "error" in event:
             error = event["error"]
             message = error.get("message", error) if isinstance(error, dict) else error
-            raise GenerationError(f"vLLM failed during generation: {message}")
+            raise GenerationError(f"{self.server} failed during generation: {message}")
         if isinstance(event.get("usage"), dict):
             self.usage = event["usage"]
         for choice in event.get("choices") or ():
@@ -67,7 +70,7 @@ class CompletionStream:
         return False
 
     def cut_at(self, stops: tuple[str, ...], *, skip_leading_newlines: bool) -> bool:
-        """Stops the server was not given (see VllmGenerator.generate): True, and the text
+        """Stops the server was not given (see `client_side_stops`): True, and the text
         cut before the stop, once one occurs."""
         text = "".join(self.parts)
         cut = find_stop(text, stops, skip_leading_newlines=skip_leading_newlines)
@@ -90,7 +93,7 @@ class CompletionStream:
 
     def result(self, adapter: str | None, now: float) -> GenerationResult:
         if self.finish_reason is None:
-            raise GenerationError("vLLM's stream ended before the completion finished")
+            raise GenerationError(f"{self.server}'s stream ended before the completion finished")
         usage = self.usage or {}
         details = usage.get("prompt_tokens_details") or {}
         first = self.first_token_at if self.first_token_at is not None else now

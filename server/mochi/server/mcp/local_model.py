@@ -71,7 +71,7 @@ class LazyModel:
 
     def scorer(self) -> Scorer:
         backend = self._config.model.backend
-        if backend != "transformers":  # known before loading anything
+        if backend not in ("transformers", "auto"):  # known before loading anything
             raise cannot_score(backend)
         generator = self._loaded()
         scorer = scorer_of(generator)

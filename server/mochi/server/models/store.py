@@ -164,13 +164,16 @@ class ModelStore:
 
     def _entry(self, folder: Path) -> ModelEntry:
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        source = "unknown"
-        try:
-            meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-            source = str(meta.get("source", source))
-        except (OSError, ValueError):
-            pass
-        return ModelEntry(folder.name, folder, size, source)
+        return ModelEntry(folder.name, folder, size, model_source(folder))
+
+
+def model_source(folder: Path) -> str:
+    """Where a store's model folder came from ("gguf:<file>", …; "unknown" if not said)."""
+    try:
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        return str(meta.get("source", "unknown"))
+    except (OSError, ValueError, AttributeError):
+        return "unknown"
 
 
 def validate_model_folder(folder: Path) -> None:

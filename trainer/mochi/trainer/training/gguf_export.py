@@ -123,7 +123,7 @@ def _write_tokenizer(writer: Any, model_dir: Path) -> None:
             types[index] = _CONTROL if token["special"] else _USER_DEFINED
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []]
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("default")
+    writer.add_tokenizer_pre(_pre_tokenizer(spec.get("pre_tokenizer")))
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(merges)
@@ -142,6 +142,15 @@ def _write_tokenizer(writer: Any, model_dir: Path) -> None:
     writer.add_add_bos_token(bool(settings.get("add_bos_token", False)))
     if isinstance(settings.get("chat_template"), str):
         writer.add_chat_template(settings["chat_template"])
+
+
+def _pre_tokenizer(spec: Any) -> str:
+    """llama.cpp's name for the way tokenizer.json splits text before BPE: GPT-2's regex
+    for a plain byte-level pre-tokenizer (llama.cpp's "default" splits differently, so
+    that "\\n    " would become two tokens where transformers makes one)."""
+    if isinstance(spec, dict) and spec.get("type") == "ByteLevel" and spec.get("use_regex", True):
+        return "gpt-2"
+    return "default"
 
 
 def _read_optional_json(path: Path) -> dict[str, Any]:

@@ -1,0 +1,337 @@
+"""`LlamaCppGenerator`: the in-process llama.cpp back end (llama-cpp-python, a GGUF model).
+
+llama.cpp decodes a small model on a laptop CPU several times faster per token than
+torch (no per-op Python dispatch, quantized matrix kernels). The loop is mochi's own, on
+llama-cpp-python's low-level calls, so that it keeps what the transformers back end does:
+
+- prefix reuse: the KV cache keeps the tokens of the last request; the next prompt's
+  common prefix is kept and only the rest is evaluated;
+- token healing (`mochi.rag.prompting.healing`), stop strings after leading newlines, and
+  control tokens ending a completion;
+- cancellation between prefill batches and between tokens;
+- per-request LoRA experts: peft adapters converted once to GGUF LoRA (`gguf_lora`), all
+  loaded at start, the routed one switched on per request (the KV cache is dropped when
+  the adapter changes, since its keys and values depend on it).
+
+One request at a time under a lock, as in the transformers back end. The token memory
+(kNN-LM) and scoring are transformers-only: requests with `memory` are served without it,
+and `scorer_of` finds no scorer here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mochi.rag.prompting.fim import detect_fim_template
+from mochi.rag.prompting.healing import Healing, TokenHealer
+from mochi.server.generation.completion_text import CompletionText
+from mochi.server.generation.gguf_lora import gguf_lora_for
+from mochi.server.generation.llamacpp_model import LLAMA_CPP_HINT, base_config_of, import_llama
+from mochi.server.generation.types import (
+    BackendHealth,
+    BackendState,
+    CancelToken,
+    GenerationCancelled,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT = 4096
+
+
+class LlamaCppGenerator:
+    """Implements `Generator`; `generate` is blocking and may be called from any thread."""
+
+    def __init__(
+        self,
+        gguf_file: str,
+        *,
+        adapters: Mapping[str, str] | None = None,
+        threads: int | None = None,
+        context_length: int | None = None,
+        batch_size: int = 512,
+        fim_template: str | None = None,
+        prefix_cache: bool = True,
+    ) -> None:
+        path = Path(gguf_file).expanduser()
+        if not path.is_file():
+            raise GenerationError(f"no GGUF model at {path}")
+        llama_cpp = import_llama()
+        cores = threads or max(1, os.cpu_count() or 1)
+        try:
+            self._llm: Any = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=context_length or DEFAULT_CONTEXT,
+                n_batch=batch_size,
+                n_threads=cores,
+                n_threads_batch=cores,
+                logits_all=False,
+                verbose=False,
+            )
+        except Exception as exc:  # llama-cpp-python raises ValueError on a bad file
+            raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
+        self._lib: Any = llama_cpp
+        self._path = path
+        self._lock = threading.Lock()  # one request (or adapter change) on the model at a time
+        # Tokenizing needs only the vocabulary, so it does not wait for a running request;
+        # close() takes this lock too, since it frees the model the vocabulary belongs to.
+        self._vocab_lock = threading.Lock()
+        self._closed = False
+        self._batch = batch_size
+        self._reuse = prefix_cache
+        self._n_vocab = int(self._llm.n_vocab())
+        self._context_length = min(int(self._llm.n_ctx()), int(self._llm._model.n_ctx_train()))
+        self._vocab = self._lib.llama_model_get_vocab(self._llm.model)
+        self._base_config = base_config_of(self._llm.metadata)
+        self._special = frozenset(
+            i
+            for i in range(self._n_vocab)
+            if self._lib.llama_vocab_is_control(self._vocab, i)
+            or self._lib.llama_vocab_is_eog(self._vocab, i)
+        )
+        self._fim_template = (
+            fim_template
+            if fim_template is not None
+            else detect_fim_template(
+                {self._llm._model.token_get_text(i): i for i in sorted(self._special)}
+            )
+        )
+        self._healer: TokenHealer | None = None  # built on the first healed request
+        self._adapters: dict[str, Any] = {}  # name -> llama_adapter_lora_p
+        self._active: str | None = None  # the adapter the KV cache was computed with
+        for name, adapter_path in (adapters or {}).items():
+            self.load_adapter(name, adapter_path)
+
+    # -- Generator ---------------------------------------------------------------------
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            model_id=str(self._path),
+            backend="llama.cpp",
+            context_length=self._context_length,
+            fim_template=self._fim_template,
+            adapters=tuple(self.adapters()),
+        )
+
+    def adapters(self) -> list[str]:
+        return list(self._adapters)
+
+    def health(self) -> BackendHealth:
+        if self._closed:
+            return BackendHealth(BackendState.DOWN, "the generator is closed")
+        return BackendHealth(BackendState.READY, f"llama.cpp: {self._path.name}")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(text, add_special=False))
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """Add (or replace) adapter `name` from a peft folder or a GGUF LoRA file."""
+        gguf = gguf_lora_for(Path(path).expanduser(), self._base_config)
+        with self._lock:
+            self._ensure_open()
+            handle = self._lib.llama_adapter_lora_init(self._llm.model, str(gguf).encode())
+            if not handle:
+                raise GenerationError(f"llama.cpp cannot load the LoRA adapter {gguf}")
+            old = self._adapters.pop(name, None)
+            if old is not None:
+                if self._active == name:
+                    self._switch_adapter(None)
+                self._lib.llama_adapter_lora_free(old)
+            self._adapters[name] = handle
+        log.info("llama.cpp adapter %r loaded from %s", name, gguf)
+
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
+        if cancel.is_set():
+            raise GenerationCancelled()
+        prompt_ids = self._tokenize(request.prompt, add_special=True)
+        if not prompt_ids:
+            raise GenerationError("the prompt is empty (no tokens)")
+        room = self._context_length - len(prompt_ids)
+        if room <= 0:
+            raise GenerationError(
+                f"the prompt has {len(prompt_ids)} tokens; the model's context holds "
+                f"{self._context_length}"
+            )
+        if request.adapter is not None and request.adapter not in self._adapters:
+            listing = ", ".join(self._adapters) or "none"
+            raise GenerationError(f"unknown adapter {request.adapter!r} (loaded: {listing})")
+        healing = self._heal(prompt_ids) if request.heal else None
+        with self._lock:
+            self._ensure_open()
+            started = time.perf_counter()
+            max_new = min(request.max_tokens, room)
+            if max_new <= 0:
+                return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
+            try:
+                return self._generate_locked(request, prompt_ids, healing, max_new, cancel, started)
+            except (GenerationCancelled, GenerationError):
+                raise
+            except Exception as exc:
+                self._llm.n_tokens = 0  # the cache may hold a half-evaluated batch
+                raise GenerationError(f"generation failed: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock, self._vocab_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for handle in self._adapters.values():
+                self._lib.llama_adapter_lora_free(handle)
+            self._adapters.clear()
+            self._llm.close()
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def _generate_locked(
+        self,
+        request: GenerationRequest,
+        prompt_ids: list[int],
+        healing: Healing | None,
+        max_new: int,
+        cancel: CancelToken,
+        started: float,
+    ) -> GenerationResult:
+        if request.adapter != self._active:
+            self._switch_adapter(request.adapter)
+        fed = healing.prompt_ids if healing is not None else prompt_ids
+        reused = self._keep_prefix(fed)
+        logits = self._prefill(fed[reused:], cancel)
+        rng = np.random.default_rng(request.seed)
+        token = _pick(logits, request.temperature, rng, healing.allowed if healing else None)
+        first_token_at = time.perf_counter()
+        text = CompletionText(
+            _LlamaDecoder(self._llm),
+            fed[-1:],
+            request.stop,
+            skip_leading_newlines=request.skip_leading_newlines,
+            healed=healing.text if healing is not None else "",
+        )
+        finish = "length"
+        for step in range(max_new):
+            if token in self._special or text.push(token):
+                finish = "stop"
+                break
+            if step + 1 == max_new:
+                break
+            if cancel.is_set():
+                raise GenerationCancelled()
+            logits = self._eval([token])
+            token = _pick(logits, request.temperature, rng, None)
+        return GenerationResult(
+            text=text.text,
+            finish_reason=finish,
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=len(text.token_ids),
+            cached_prompt_tokens=reused,
+            seconds_prefill=first_token_at - started,
+            seconds_decode=time.perf_counter() - first_token_at,
+            adapter=request.adapter,
+        )
+
+    def _keep_prefix(self, fed: Sequence[int]) -> int:
+        """Keep the cached tokens `fed` starts with (all but its last, which must be
+        evaluated for its logits); the number kept."""
+        llm = self._llm
+        keep = 0
+        if self._reuse:
+            cached = llm.input_ids[: llm.n_tokens]
+            limit = min(len(cached), len(fed) - 1)
+            same = np.asarray(cached[:limit]) == np.asarray(fed[:limit])
+            keep = limit if same.all() else int(np.argmin(same))
+        llm.n_tokens = keep  # eval() drops the cache after n_tokens
+        return keep
+
+    def _prefill(self, tail: Sequence[int], cancel: CancelToken) -> np.ndarray:
+        logits = None
+        for start in range(0, len(tail), self._batch):
+            if cancel.is_set():
+                raise GenerationCancelled()  # the cache holds what was fed so far
+            logits = self._eval(list(tail[start : start + self._batch]))
+        assert logits is not None  # _keep_prefix leaves at least one token
+        return logits
+
+    def _eval(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate `tokens` after the cache; the logits after the last one."""
+        self._llm.eval(tokens)
+        pointer = self._lib.llama_get_logits_ith(self._llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def _switch_adapter(self, name: str | None) -> None:
+        if name is None:
+            self._lib.llama_set_adapters_lora(self._llm.ctx, None, 0, None)
+        else:
+            handles = (self._lib.llama_adapter_lora_p_ctypes * 1)(self._adapters[name])
+            scales = (ctypes.c_float * 1)(1.0)
+            if self._lib.llama_set_adapters_lora(self._llm.ctx, handles, 1, scales):
+                raise GenerationError(f"llama.cpp could not apply adapter {name!r}")
+        self._active = name
+        self._llm.n_tokens = 0  # keys and values depend on the adapter
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def _tokenize(self, text: str, *, add_special: bool) -> list[int]:
+        with self._vocab_lock:
+            self._ensure_open()
+            if not text:
+                return []
+            ids: list[int] = self._llm.tokenize(text.encode("utf-8"), add_special, True)
+        return ids
+
+    def _heal(self, prompt_ids: list[int]) -> Healing | None:
+        with self._vocab_lock:
+            self._ensure_open()
+            if self._healer is None:
+                texts = [
+                    self._llm.detokenize([i], special=True).decode("utf-8", errors="replace")
+                    for i in range(self._n_vocab)
+                ]
+                self._healer = TokenHealer(texts, self._special)
+        return self._healer.heal(prompt_ids)
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise GenerationError("the generator is closed")
+
+
+class _LlamaDecoder:
+    """The `decode` that `CompletionText` needs, over llama.cpp's detokenizer."""
+
+    def __init__(self, llm: Any) -> None:
+        self._llm = llm
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        raw: bytes = self._llm.detokenize(ids, special=not skip_special_tokens)
+        return raw.decode("utf-8", errors="replace")
+
+
+def _pick(
+    logits: np.ndarray,
+    temperature: float,
+    rng: np.random.Generator,
+    allowed: Sequence[int] | None,
+) -> int:
+    """Greedy at temperature 0, else softmax sampling; with `allowed`, one of those."""
+    if allowed is not None:
+        index = np.fromiter(allowed, dtype=np.int64)
+        return int(index[_pick(logits[index], temperature, rng, None)])
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    probs = np.exp(scaled - scaled.max())
+    return int(rng.choice(len(probs), p=probs / probs.sum()))
+
+
+__all__ = ["LLAMA_CPP_HINT", "LlamaCppGenerator"]

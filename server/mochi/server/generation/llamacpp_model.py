@@ -1,0 +1,39 @@
+"""What the llama.cpp back end needs besides decoding: the library, with a hint when it is
+missing, and the base model's shape read from the GGUF's metadata (for LoRA conversion)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mochi.server.generation.types import GenerationError
+
+LLAMA_CPP_HINT = (
+    "pip install 'mochi[llamacpp]' (llama-cpp-python; it compiles llama.cpp, a few "
+    'minutes), or set [model] backend = "transformers"'
+)
+
+
+def import_llama() -> Any:
+    """The `llama_cpp` module, or a GenerationError that says how to install it."""
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise GenerationError(
+            f"the llama.cpp back end needs llama-cpp-python: {LLAMA_CPP_HINT}"
+        ) from exc
+    return llama_cpp
+
+
+def base_config_of(metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The config.json fields LoRA conversion reads, from a GGUF's metadata."""
+    architecture = metadata.get("general.architecture", "")
+    if architecture != "llama":
+        return {"architectures": [architecture or "unknown"]}
+    heads = int(metadata.get("llama.attention.head_count", "0"))
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "num_hidden_layers": int(metadata.get("llama.block_count", "0")),
+        "num_attention_heads": heads,
+        "num_key_value_heads": int(metadata.get("llama.attention.head_count_kv", str(heads))),
+    }
