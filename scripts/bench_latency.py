@@ -1,6 +1,7 @@
 """Typing-user latency of `mochi serve`: inline completions one keystroke apart.
 
-    python scripts/bench_latency.py [--keystrokes 120] [--vllm-python .venv-vllm/bin/python]
+    python scripts/bench_latency.py [--keystrokes 120] [--llamacpp [--gguf FILE]]
+        [--vllm-python .venv-vllm/bin/python]
 
 A real LSP client (pygls) starts `mochi serve` on a scratch copy of this
 repository, opens a real source file, and types a stretch of it one character
@@ -8,7 +9,11 @@ at a time, asking for an inline completion after every keystroke and waiting
 for the answer. Model: SmolLM2-135M (the packaged default). Runs, each with and
 without prefix reuse: the transformers back end (KV cache of the unchanged
 prompt prefix on or off) and, with --vllm-python, a vLLM CPU server (automatic
-prefix caching on or off). The server reports its own timings (mochi.timings),
+prefix caching on or off). With --llamacpp: the llama.cpp back end (prefix reuse on, off;
+the GGUF of the packaged model unless --gguf), the openai back end against
+llama-cpp-python's own server, and the anchor: the prompts the server built, replayed
+through llama-cpp-python alone (scripts/latency_llamacpp_anchor.py), with its automatic
+prefix reuse and without. The server reports its own timings (mochi.timings),
 which give the breakdown: retrieval, prompt, prefill, decode, and the rest
 (LSP, scheduling). Results: docs/benchmarks/latency.{md,json,png}.
 """
@@ -124,6 +129,114 @@ def summarise(name: str, run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def llamacpp_runs(
+    root: Path,
+    data: Path,
+    prefix: str,
+    typed: str,
+    common: dict[str, Any],
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    """mochi's llama.cpp back end over LSP (prefix reuse on, off), then llama-cpp-python
+    alone on the prompts that back end was given (the anchor)."""
+    from latency_llamacpp_anchor import raw_llama_cpp, served_prompts
+
+    from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
+    from mochi.server.models import packaged_gguf
+
+    gguf = args.gguf or packaged_gguf()
+    runs = []
+    for cache in (True, False):
+        name = f"llama.cpp, prefix reuse {'on' if cache else 'off'}"
+        print(f"running: {name}", file=sys.stderr)
+        model = {"backend": "llama.cpp", "gguf": str(gguf), "threads": args.threads}
+        options = {**common, "model": {**model, "prefixCache": cache}}
+        result = asyncio.run(typing_session(root, data, prefix, typed, options))
+        runs.append(summarise(name, result))
+    print("running: openai back end, llama-cpp-python's server", file=sys.stderr)
+    proc, url = start_llama_cpp_server(gguf, args.threads)
+    try:
+        model = {"backend": "openai", "openaiUrl": url, "openaiFim": "none"}
+        options = {**common, "model": model}
+        result = asyncio.run(typing_session(root, data, prefix, typed, options))
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+    runs.append(summarise("openai (llama-cpp-python server), its prefix reuse", result))
+    print("running: llama.cpp raw anchor", file=sys.stderr)
+    tokenizer = LlamaCppGenerator(str(gguf), threads=1)
+    try:
+        options = {"dataDir": str(data), **common}
+        requests = served_prompts(root, TARGET, prefix, typed, options, tokenizer)
+    finally:
+        tokenizer.close()
+    for reuse in (True, False):
+        runs.append(raw_llama_cpp(gguf, requests, reuse=reuse, threads=args.threads))
+    return runs
+
+
+def start_llama_cpp_server(gguf: Path, threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host"]
+    cmd += ["127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", "4096"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError("llama_cpp.server did not start")
+
+
+def anchor_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """The issue's goals: mochi's default path against raw llama.cpp, with reuse and cold."""
+    by_name = {r["run"]: r for r in runs}
+    raw_on = by_name.get("llama.cpp raw (llama-cpp-python), prefix reuse on")
+    raw_off = by_name.get("llama.cpp raw (llama-cpp-python), prefix reuse off")
+    ratios: dict[str, dict[str, float]] = {}
+    for backend in ("transformers", "llama.cpp"):
+        on = by_name.get(f"{backend}, prefix reuse on")
+        off = by_name.get(f"{backend}, prefix reuse off")
+        if raw_on and on:
+            ratios[f"{backend} vs raw llama.cpp"] = {
+                "p50_reuse_over_raw_reuse": round(on["p50_ms"] / raw_on["p50_ms"], 3)
+            }
+        if raw_off and off:
+            torch_off = by_name.get("transformers, prefix reuse off")
+            fastest = min(r["p50_ms"] for r in (raw_off, torch_off) if r is not None)
+            ratios.setdefault(f"{backend} vs raw llama.cpp", {})["p50_cold_over_fastest_cold"] = (
+                round(off["p50_ms"] / fastest, 3)
+            )
+    return ratios
+
+
+def plot(runs: list[dict[str, Any]], out: Path) -> None:
+    """p50 and p95 per run, horizontal bars, log scale (cold runs are seconds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["run"] for r in runs]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(runs) + 1.2))
+    y = range(len(runs))
+    ax.barh([i + 0.2 for i in y], [r["p95_ms"] for r in runs], 0.4, label="p95", color="#c9d6ea")
+    ax.barh([i - 0.2 for i in y], [r["p50_ms"] for r in runs], 0.4, label="p50", color="#3b6fb6")
+    ax.set_yticks(list(y), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("ms per inline completion (log scale)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -184,6 +297,18 @@ def main() -> int:
         help="completion.promptTokens; 1250 gives ~1,100-token prompts on the target file",
     )
     parser.add_argument("--vllm-python", default="")
+    parser.add_argument(
+        "--llamacpp",
+        action="store_true",
+        help="also the llama.cpp back end and the raw llama-cpp-python anchor on its prompts",
+    )
+    parser.add_argument(
+        "--gguf",
+        type=Path,
+        default=None,
+        help="the GGUF for the llama.cpp runs (default: the packaged SmolLM2-135M's)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks")
     args = parser.parse_args()
     from mochi.server.models import ModelStore
@@ -207,10 +332,16 @@ def main() -> int:
             print(f"running: {name}", file=sys.stderr)
             result = asyncio.run(
                 typing_session(
-                    root, data, prefix, typed, {**common, "model": {"prefixCache": cache}}
+                    root,
+                    data,
+                    prefix,
+                    typed,
+                    {**common, "model": {"backend": "transformers", "prefixCache": cache}},
                 )
             )
             runs.append(summarise(name, result))
+        if args.llamacpp:
+            runs.extend(llamacpp_runs(root, data, prefix, typed, common, args))
         if args.vllm_python:
             for cache in (True, False):
                 name = f"vllm, prefix caching {'on' if cache else 'off'}"
@@ -226,8 +357,8 @@ def main() -> int:
                     os.killpg(proc.pid, signal.SIGKILL)
                 runs.append(summarise(name, result))
 
-    ratios = {}
-    for backend in ("transformers", "vllm"):
+    ratios: dict[str, dict[str, float]] = {}
+    for backend in ("transformers", "llama.cpp,", "vllm"):
         on = next(
             (r for r in runs if r["run"].startswith(backend) and r["run"].endswith("on")), None
         )
@@ -235,14 +366,16 @@ def main() -> int:
             (r for r in runs if r["run"].startswith(backend) and r["run"].endswith("off")), None
         )
         if on and off:
-            ratios[backend] = {
+            ratios[backend.rstrip(",")] = {
                 "p50_reuse_over_no_reuse": round(on["p50_ms"] / off["p50_ms"], 3),
                 "e2e_over_generation_p50": on["e2e_over_generation_p50"],
             }
+    ratios.update(anchor_ratios(runs))
     payload = {"target_file": TARGET, "keystrokes": len(typed), "runs": runs, "ratios": ratios}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(payload, indent=2))
     keys = list(runs[0])
+    rows = [{k: r.get(k, "") for k in keys} for r in runs]
     md = [
         "# Completion latency while typing",
         "",
@@ -253,12 +386,14 @@ def main() -> int:
         "",
         "| " + " | ".join(keys) + " |",
         "|" + "---|" * len(keys),
-        *["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in runs],
+        *["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows],
         "",
         "Ratios (goals: end-to-end ÷ generation ≤ 1.15; p50 with reuse ÷ without ≤ 0.35):",
         "",
         *[f"- {b}: {v}" for b, v in ratios.items()],
     ]
+    plot(runs, args.out / "latency.png")
+    md += ["", "![p50 and p95 per run](latency.png)"]
     (args.out / "latency.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0
