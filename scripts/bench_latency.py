@@ -358,15 +358,13 @@ def main() -> int:
                 runs.append(summarise(name, result))
 
     ratios: dict[str, dict[str, float]] = {}
-    for backend in ("transformers", "llama.cpp,", "vllm"):
-        on = next(
-            (r for r in runs if r["run"].startswith(backend) and r["run"].endswith("on")), None
-        )
-        off = next(
-            (r for r in runs if r["run"].startswith(backend) and r["run"].endswith("off")), None
-        )
+    for backend in ("transformers", "llama.cpp", "vllm"):
+        # "llama.cpp, prefix reuse on", not "llama.cpp raw (...)": the name and a comma
+        mine = [r for r in runs if r["run"].startswith(f"{backend}, ")]
+        on = next((r for r in mine if r["run"].endswith("on")), None)
+        off = next((r for r in mine if r["run"].endswith("off")), None)
         if on and off:
-            ratios[backend.rstrip(",")] = {
+            ratios[backend] = {
                 "p50_reuse_over_no_reuse": round(on["p50_ms"] / off["p50_ms"], 3),
                 "e2e_over_generation_p50": on["e2e_over_generation_p50"],
             }

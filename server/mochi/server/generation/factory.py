@@ -58,9 +58,10 @@ def resolve_gguf(config: MochiConfig) -> Path:
 def make_generator(config: MochiConfig, root: Path) -> Generator:
     model = config.model
     if model.backend == "auto":
-        return _cpu_generator(config) if _llama_cpp_serves(config) else _transformers(config)
+        gguf = _gguf_for_auto(config)
+        return _cpu_generator(config, gguf) if gguf is not None else _transformers(config)
     if model.backend == "llama.cpp":
-        return _llama_cpp(config)
+        return _llama_cpp(config, resolve_gguf(config))
     if model.backend == "vllm":
         from mochi.server.generation.vllm_backend import VllmGenerator
 
@@ -83,34 +84,35 @@ def make_generator(config: MochiConfig, root: Path) -> Generator:
     return _transformers(config)
 
 
-def _llama_cpp_serves(config: MochiConfig) -> bool:
-    """backend = "auto": llama.cpp when it is installed, the device is the CPU and the
-    model has a GGUF; else transformers."""
+def _gguf_for_auto(config: MochiConfig) -> Path | None:
+    """backend = "auto": the GGUF llama.cpp completes with when it is installed, the
+    device is the CPU and the model has one; None (transformers alone) otherwise."""
     import importlib.util
 
     if config.model.device != "cpu" or importlib.util.find_spec("llama_cpp") is None:
-        return False
+        return None
     try:
-        return resolve_gguf(config).is_file()
+        gguf = resolve_gguf(config)
     except GenerationError:
-        return False
+        return None
+    return gguf if gguf.is_file() else None
 
 
-def _cpu_generator(config: MochiConfig) -> Generator:
+def _cpu_generator(config: MochiConfig, gguf: Path) -> Generator:
     from mochi.server.generation.cpu_backend import CpuGenerator
 
     def load_full(adapters: dict[str, str]) -> TransformersGenerator:
         return _transformers(config, adapters)
 
-    return CpuGenerator(_llama_cpp(config), load_full, dict(config.model.adapters))
+    return CpuGenerator(_llama_cpp(config, gguf), load_full, dict(config.model.adapters))
 
 
-def _llama_cpp(config: MochiConfig) -> LlamaCppGenerator:
+def _llama_cpp(config: MochiConfig, gguf: Path) -> LlamaCppGenerator:
     from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
 
     model = config.model
     return LlamaCppGenerator(
-        str(resolve_gguf(config)),
+        str(gguf),
         adapters=dict(model.adapters),
         threads=model.threads or None,
         fim_template=model.fim_template or None,

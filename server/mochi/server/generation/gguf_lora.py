@@ -42,20 +42,19 @@ def gguf_lora_for(adapter: Path, base_config: dict[str, Any]) -> Path:
             f"{adapter} is not a LoRA adapter for llama.cpp: expected a .gguf file or a peft "
             f"folder with {WEIGHTS} and {CONFIG}"
         )
-    _read_settings(adapter)  # refuses what llama.cpp cannot apply, cached or not
+    alpha = _lora_alpha(adapter)  # refuses what llama.cpp cannot apply, cached or not
     cached = adapter / CACHED
     newest = max(weights.stat().st_mtime, (adapter / CONFIG).stat().st_mtime)
     if cached.is_file() and cached.stat().st_mtime >= newest:
         return cached
-    convert_peft_lora(adapter, cached, base_config)
+    _convert(adapter, cached, base_config, alpha)
     return cached
 
 
-def convert_peft_lora(adapter: Path, out_file: Path, base_config: dict[str, Any]) -> Path:
+def _convert(adapter: Path, out_file: Path, base_config: dict[str, Any], alpha: float) -> None:
     """Write the peft adapter in `adapter` to `out_file` as a GGUF LoRA."""
     import gguf
 
-    settings = _read_settings(adapter)
     architecture = (base_config.get("architectures") or ["?"])[0]
     if architecture not in LLAMA_ARCHITECTURES:
         raise GenerationError(
@@ -69,7 +68,7 @@ def convert_peft_lora(adapter: Path, out_file: Path, base_config: dict[str, Any]
     try:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, settings.alpha)
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
         for name, data in tensors:
             writer.add_tensor(name, data.astype(np.float32))
         writer.write_header_to_file()
@@ -78,15 +77,11 @@ def convert_peft_lora(adapter: Path, out_file: Path, base_config: dict[str, Any]
     finally:
         writer.close()
     tmp.replace(out_file)
-    return out_file
 
 
-class _Settings:
-    def __init__(self, alpha: float) -> None:
-        self.alpha = alpha
-
-
-def _read_settings(adapter: Path) -> _Settings:
+def _lora_alpha(adapter: Path) -> float:
+    """The alpha llama.cpp must scale by, from adapter_config.json; an error for what one
+    GGUF alpha cannot express."""
     path = adapter / CONFIG
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +100,7 @@ def _read_settings(adapter: Path) -> _Settings:
         raise GenerationError(
             f"{adapter} has per-module ranks or alphas, which one GGUF alpha cannot express"
         )
-    return _Settings(alpha)
+    return alpha
 
 
 def _pairs(weights: Path, base_config: dict[str, Any]) -> list[tuple[str, np.ndarray]]:

@@ -35,7 +35,7 @@ from mochi.rag.prompting.fim import detect_fim_template
 from mochi.rag.prompting.healing import Healing, TokenHealer
 from mochi.server.generation.completion_text import CompletionText
 from mochi.server.generation.gguf_lora import gguf_lora_for
-from mochi.server.generation.llamacpp_model import LLAMA_CPP_HINT, base_config_of, import_llama
+from mochi.server.generation.llamacpp_model import base_config_of, import_llama
 from mochi.server.generation.types import (
     BackendHealth,
     BackendState,
@@ -332,6 +332,3 @@ def _pick(
     scaled = logits.astype(np.float64) / temperature
     probs = np.exp(scaled - scaled.max())
     return int(rng.choice(len(probs), p=probs / probs.sum()))
-
-
-__all__ = ["LLAMA_CPP_HINT", "LlamaCppGenerator"]
