@@ -48,6 +48,18 @@ def cosines(a: list[list[float]], b: list[list[float]]) -> list[float]:
 
 
 @pytest.mark.slow
+def test_int8_leaves_the_first_block_in_float32(int8: OnnxEmbedder) -> None:
+    import onnx
+
+    graph = onnx.load(str(int8.folder / onnx_export.MODEL_FILE)).graph
+    first = [n.op_type for n in graph.node if "/layer.0/" in n.name]
+    later = [n.op_type for n in graph.node if "/layer.3/" in n.name]
+    assert first.count("MatMul") == 8 and "MatMulInteger" not in first
+    assert later.count("MatMulInteger") == 6  # the weights' products; q·k and p·v stay
+    assert later.count("MatMul") == 2
+
+
+@pytest.mark.slow
 def test_int8_vectors_are_close_to_the_torch_ones(minilm: Any, int8: OnnxEmbedder) -> None:
     torch_vectors = minilm.embed_passages(SNIPPETS)
     onnx_vectors = int8.embed_passages(SNIPPETS)

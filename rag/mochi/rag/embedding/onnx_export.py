@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -31,7 +32,7 @@ META_FILE = "mochi-onnx.json"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 # Bump when the export changes in a way that makes old cache entries wrong.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: int8 keeps the first transformer block in float32
 ONNX_PIP_HINT = "pip install onnxruntime onnx (or set embedding.backend = 'torch')"
 
 
@@ -196,12 +197,27 @@ def export(
     return meta
 
 
+# The matrix products of the first transformer block (BERT's `layer.0`, GPT-2's `h.0`,
+# Llama's `layers.0`): the block int8 hurts most.
+_FIRST_BLOCK = re.compile(r"/(?:layer|layers|h|block)\.0/")
+
+
 def _quantize(source: Path, target: Path) -> None:
-    """Dynamic int8: per-channel weights keep cosine ≥ 0.99 to fp32 (per-tensor does not)."""
+    """Dynamic int8 with per-channel weights, the first transformer block left in float32.
+
+    On CoSQA (dense retrieval over 1,500 functions, all-MiniLM-L6-v2) int8 everywhere lost
+    0.0077 MRR to float32 (cosine 0.9947); with the first block in float32 it loses 0.0004
+    (cosine 0.9961) at the same speed; keeping the last block too gains no more.
+    """
     try:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
     except ImportError as exc:
         raise EmbeddingModelError(f"int8 quantization needs onnx: {ONNX_PIP_HINT}") from exc
+    graph = onnx.load(str(source), load_external_data=False).graph
+    first_block = [
+        n.name for n in graph.node if n.op_type == "MatMul" and _FIRST_BLOCK.search(n.name)
+    ]
     # The quantizer logs every tensor on the root logger; keep that out of mochi's log.
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
@@ -212,6 +228,7 @@ def _quantize(source: Path, target: Path) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=first_block,
         )
     finally:
         logging.disable(previous)
