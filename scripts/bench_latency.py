@@ -141,11 +141,13 @@ def llamacpp_runs(
     alone on the prompts that back end was given (the anchor)."""
     from latency_llamacpp_anchor import raw_llama_cpp, served_prompts
 
+    from mochi.server.generation.gguf_prefill_copy import prefill_copy
     from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
     from mochi.server.models import packaged_gguf
 
     gguf = args.gguf or packaged_gguf()
     runs = []
+    served_tokens: list[int] = []
     for cache in (True, False):
         name = f"llama.cpp, prefix reuse {'on' if cache else 'off'}"
         print(f"running: {name}", file=sys.stderr)
@@ -153,6 +155,8 @@ def llamacpp_runs(
         options = {**common, "model": {**model, "prefixCache": cache}}
         result = asyncio.run(typing_session(root, data, prefix, typed, options))
         runs.append(summarise(name, result))
+        if cache:
+            served_tokens = [int(t["completion_tokens"]) for t in result["server"]]
     print("running: openai back end, llama-cpp-python's server", file=sys.stderr)
     proc, url = start_llama_cpp_server(gguf, args.threads)
     try:
@@ -171,6 +175,22 @@ def llamacpp_runs(
         tokenizer.close()
     for reuse in (True, False):
         runs.append(raw_llama_cpp(gguf, requests, reuse=reuse, threads=args.threads))
+    if len(served_tokens) == len(requests):
+        runs.append(
+            raw_llama_cpp(
+                gguf,
+                requests,
+                reuse=True,
+                threads=args.threads,
+                counts=served_tokens,
+                label=" decoding mochi's token counts",
+            )
+        )
+    # llama.cpp's fastest cold path on this CPU: the same weights as bf16
+    copy = prefill_copy(gguf)
+    runs.append(
+        raw_llama_cpp(copy, requests, reuse=False, threads=args.threads, label=" bf16 copy")
+    )
     return runs
 
 
@@ -196,23 +216,30 @@ def start_llama_cpp_server(gguf: Path, threads: int) -> tuple[subprocess.Popen[b
 def anchor_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """The issue's goals: mochi's default path against raw llama.cpp, with reuse and cold."""
     by_name = {r["run"]: r for r in runs}
-    raw_on = by_name.get("llama.cpp raw (llama-cpp-python), prefix reuse on")
-    raw_off = by_name.get("llama.cpp raw (llama-cpp-python), prefix reuse off")
+    raw = "llama.cpp raw (llama-cpp-python)"
+    raw_on = by_name.get(f"{raw}, prefix reuse on")
+    raw_same = by_name.get(f"{raw} decoding mochi's token counts, prefix reuse on")
+    cold = [
+        by_name.get(name)
+        for name in (
+            f"{raw}, prefix reuse off",
+            f"{raw} bf16 copy, prefix reuse off",
+            "transformers, prefix reuse off",
+        )
+    ]
+    fastest = min((r["p50_ms"] for r in cold if r is not None), default=None)
     ratios: dict[str, dict[str, float]] = {}
     for backend in ("transformers", "llama.cpp"):
         on = by_name.get(f"{backend}, prefix reuse on")
         off = by_name.get(f"{backend}, prefix reuse off")
+        mine = ratios.setdefault(f"{backend} vs raw llama.cpp", {})
         if raw_on and on:
-            ratios[f"{backend} vs raw llama.cpp"] = {
-                "p50_reuse_over_raw_reuse": round(on["p50_ms"] / raw_on["p50_ms"], 3)
-            }
-        if raw_off and off:
-            torch_off = by_name.get("transformers, prefix reuse off")
-            fastest = min(r["p50_ms"] for r in (raw_off, torch_off) if r is not None)
-            ratios.setdefault(f"{backend} vs raw llama.cpp", {})["p50_cold_over_fastest_cold"] = (
-                round(off["p50_ms"] / fastest, 3)
-            )
-    return ratios
+            mine["p50_reuse_over_raw_reuse"] = round(on["p50_ms"] / raw_on["p50_ms"], 3)
+        if raw_same and on:
+            mine["p50_reuse_over_raw_same_tokens"] = round(on["p50_ms"] / raw_same["p50_ms"], 3)
+        if fastest and off:
+            mine["p50_cold_over_fastest_cold"] = round(off["p50_ms"] / fastest, 3)
+    return {name: values for name, values in ratios.items() if values}
 
 
 def plot(runs: list[dict[str, Any]], out: Path) -> None:

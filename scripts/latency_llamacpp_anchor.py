@@ -60,9 +60,17 @@ def served_prompts(
 
 
 def raw_llama_cpp(
-    gguf: Path, requests: list[GenerationRequest], *, reuse: bool, threads: int
+    gguf: Path,
+    requests: list[GenerationRequest],
+    *,
+    reuse: bool,
+    threads: int,
+    counts: list[int] | None = None,
+    label: str = "",
 ) -> dict[str, Any]:
-    """p50/p95 of llama-cpp-python's create_completion over `requests`, greedy."""
+    """p50/p95 of llama-cpp-python's create_completion over `requests`, greedy; with
+    `counts`, request i decodes exactly counts[i] tokens (no stop strings): the work mochi
+    did for it, so that the two differ only by their overhead."""
     import llama_cpp
 
     llm = llama_cpp.Llama(
@@ -77,15 +85,15 @@ def raw_llama_cpp(
     tokens: list[int] = []
     try:
         llm.create_completion(requests[0].prompt, max_tokens=1, temperature=0.0)  # warm-up
-        for request in requests:
+        for i, request in enumerate(requests):
             if not reuse:
                 llm.reset()
             started = time.perf_counter()
             out: Any = llm.create_completion(
                 request.prompt,
-                max_tokens=request.max_tokens,
+                max_tokens=request.max_tokens if counts is None else max(1, counts[i]),
                 temperature=0.0,
-                stop=list(request.stop) or None,
+                stop=(list(request.stop) or None) if counts is None else None,
             )
             times.append(1000 * (time.perf_counter() - started))
             tokens.append(int(out["usage"]["completion_tokens"]))
@@ -93,7 +101,7 @@ def raw_llama_cpp(
         llm.close()
     ordered = sorted(times)
     return {
-        "run": f"llama.cpp raw (llama-cpp-python), prefix reuse {'on' if reuse else 'off'}",
+        "run": f"llama.cpp raw (llama-cpp-python){label}, prefix reuse {'on' if reuse else 'off'}",
         "requests": len(times),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 1),

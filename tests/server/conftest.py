@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from tiny_model import build_tiny_llama
+from tiny_model import build_tiny_llama, tiny_llamacpp, tiny_transformers
+
+if TYPE_CHECKING:
+    from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
+    from mochi.server.generation.transformers_backend import TransformersGenerator
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +50,20 @@ def tiny_adapters(
         get_peft_model(base, lora).save_pretrained(str(folder))
         adapters[name] = folder
     return adapters
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_model_dir: Path, tiny_adapters: dict[str, Path]) -> TransformersGenerator:
+    """The tiny Llama on transformers with both adapters: what other back ends must match
+    (one per test module)."""
+    return tiny_transformers(tiny_model_dir, tiny_adapters)
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_gguf: Path, tiny_adapters: dict[str, Path]) -> LlamaCppGenerator:
+    """The tiny Llama's GGUF on llama.cpp with both adapters (one per test module)."""
+    pytest.importorskip("llama_cpp")
+    return tiny_llamacpp(tiny_gguf, tiny_adapters)
 
 
 @pytest.fixture(scope="session")

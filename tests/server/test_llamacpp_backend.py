@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 
 from cancel_after import CancelAfter
+from tiny_model import PROMPTS
 
 from mochi.server.generation.gguf_lora import CACHED, gguf_lora_for
 from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
@@ -26,30 +27,7 @@ from mochi.server.generation.types import (
     GenerationRequest,
 )
 
-PROMPTS = (
-    "def mean(values):\n    total = sum(values)\n",
-    "class Point:\n    def __init__(self, x, y):\n",
-    "for item in items:\n    if item is None:\n",
-)
 LONG_PROMPT = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(30))
-
-
-@pytest.fixture(scope="module")
-def reference(tiny_model_dir: Path, tiny_adapters: dict[str, Path]) -> TransformersGenerator:
-    return TransformersGenerator(
-        str(tiny_model_dir),
-        dtype="float32",
-        adapters={name: str(path) for name, path in tiny_adapters.items()},
-    )
-
-
-@pytest.fixture(scope="module")
-def gen(tiny_gguf: Path, tiny_adapters: dict[str, Path]) -> LlamaCppGenerator:
-    return LlamaCppGenerator(
-        str(tiny_gguf),
-        adapters={name: str(path) for name, path in tiny_adapters.items()},
-        threads=1,
-    )
 
 
 def complete(gen: object, prompt: str, **kw: object) -> str:

@@ -6,51 +6,21 @@ from the writer it was given."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lsp_wire import offline_server, wire
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from mochi.server.lsp import Services, create_server, protocol
+from mochi.server.lsp import protocol
 from mochi.server.lsp.server import MochiServer
-
-
-class Wire:
-    """The writer pygls is given: collects each message it sends."""
-
-    def __init__(self) -> None:
-        self.data = b""
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def close(self) -> None:
-        pass
-
-    def messages(self) -> list[dict[str, Any]]:
-        found, rest = [], self.data
-        while rest:
-            head, _, rest = rest.partition(b"\r\n\r\n")
-            length = int(head.split(b"\r\n")[0].removeprefix(b"Content-Length: "))
-            found.append(json.loads(rest[:length]))
-            rest = rest[length:]
-        return found
-
-    def answer(self, message_id: Any) -> dict[str, Any]:
-        (found,) = [m for m in self.messages() if m.get("id") == message_id and "method" not in m]
-        return found
-
-
-def unused(*args: Any) -> Any:
-    raise AssertionError("not used by these tests")
 
 
 @pytest.fixture
 def server() -> MochiServer:
-    server = create_server(Services(open_index=unused, make_generator=unused))
+    server = offline_server()
 
     @server.feature("mochi/boom")
     def boom(ls: MochiServer, params: Any) -> None:
@@ -64,14 +34,7 @@ def server() -> MochiServer:
     def boom_notification(ls: MochiServer, params: Any) -> None:
         raise ValueError("internal detail")
 
-    server.protocol.set_writer(Wire())
     return server
-
-
-def wire(server: MochiServer) -> Wire:
-    writer = server.protocol.writer
-    assert isinstance(writer, Wire)
-    return writer
 
 
 def rpc(message_id: Any, method: str, params: Any = None) -> dict[str, Any]:

@@ -5,13 +5,13 @@ vLLM runs, and when vLLM is killed the server answers fast, reports it and keeps
 from __future__ import annotations
 
 import asyncio
-import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from git_repo import GitRepo
-from vllm_fixtures import SERVED_NAME, VllmServer, build_tiny_model, free_port
+from vllm_fixtures import SERVED_NAME, VllmServer, running_tiny_vllm
 
 from mochi.server.lsp_client import MochiClient
 
@@ -19,15 +19,9 @@ pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def vllm(tmp_path_factory: pytest.TempPathFactory) -> VllmServer:
-    python = os.environ.get("MOCHI_VLLM_PYTHON")
-    if not python:
-        pytest.skip("needs a vLLM environment: run `bash scripts/run_vllm_tests.sh`")
-    tiny = build_tiny_model(tmp_path_factory.mktemp("lsp-vllm-tiny"))
-    server = VllmServer(python, tiny, free_port(), tmp_path_factory.mktemp("log") / "vllm.log")
-    server.start()
-    yield server  # type: ignore[misc]
-    server.stop()
+def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
+    with running_tiny_vllm(tmp_path_factory, "lsp-vllm-tiny") as server:
+        yield server
 
 
 async def session(root: Path, data: Path, vllm: VllmServer) -> None:

@@ -18,10 +18,12 @@ import socket
 import string
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 ADAPTER_NAMES = ("a", "b", "c")  # a and b are served from the start, c is loaded at run time
 SERVED_NAME = "tiny"
@@ -235,3 +237,17 @@ class VllmServer:
         except subprocess.TimeoutExpired:
             return False
         return True
+
+
+@contextlib.contextmanager
+def running_tiny_vllm(tmp_path_factory: pytest.TempPathFactory, label: str) -> Iterator[VllmServer]:
+    """A started vLLM server on a fresh tiny model (in a `label` temporary folder), stopped
+    on leaving; skips the test where there is no vLLM environment (MOCHI_VLLM_PYTHON)."""
+    python = os.environ.get("MOCHI_VLLM_PYTHON")
+    if not python:
+        pytest.skip("needs a vLLM environment: run `bash scripts/run_vllm_tests.sh`")
+    tiny = build_tiny_model(tmp_path_factory.mktemp(label))
+    server = VllmServer(python, tiny, free_port(), tmp_path_factory.mktemp("log") / "vllm.log")
+    server.start()
+    yield server
+    server.stop()

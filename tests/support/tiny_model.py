@@ -4,6 +4,11 @@ in seconds; shared by the server and trainer tests."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
+    from mochi.server.generation.transformers_backend import TransformersGenerator
 
 CODE_CORPUS = [
     "def add(a, b):\n    return a + b\n",
@@ -14,6 +19,12 @@ CODE_CORPUS = [
     "while queue:\n    node = queue.pop()\n    seen.add(node)\n",
     "try:\n    value = int(text)\nexcept ValueError:\n    value = 0\n",
 ]
+# Prompts the tiny model's back ends are compared on.
+PROMPTS = (
+    "def mean(values):\n    total = sum(values)\n",
+    "class Point:\n    def __init__(self, x, y):\n",
+    "for item in items:\n    if item is None:\n",
+)
 SPECIAL_TOKENS = ["<|endoftext|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"]
 
 
@@ -54,3 +65,25 @@ def build_tiny_llama(folder: Path) -> Path:
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+def tiny_transformers(model_dir: Path, adapters: dict[str, Path]) -> TransformersGenerator:
+    """A TransformersGenerator on the tiny Llama in float32, with `adapters` loaded."""
+    from mochi.server.generation.transformers_backend import TransformersGenerator
+
+    return TransformersGenerator(
+        str(model_dir),
+        dtype="float32",
+        adapters={name: str(path) for name, path in adapters.items()},
+    )
+
+
+def tiny_llamacpp(gguf: Path, adapters: dict[str, Path]) -> LlamaCppGenerator:
+    """A LlamaCppGenerator on the tiny Llama's GGUF, one thread, with `adapters` loaded."""
+    from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
+
+    return LlamaCppGenerator(
+        str(gguf),
+        adapters={name: str(path) for name, path in adapters.items()},
+        threads=1,
+    )

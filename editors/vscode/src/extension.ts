@@ -20,7 +20,7 @@ import { expertArgument, expertChoices, ProgressTracker, ProgressValue, searchIt
 
 const LANGUAGES = ['python', 'javascript', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp', 'markdown'];
 /** Commands the extension registers itself (with UI); the server's others stay the client's. */
-const OWNED = ['mochi.reindex', 'mochi.search', 'mochi.status', 'mochi.train', 'mochi.selectExpert', 'mochi.ask'];
+const OWNED = ['mochi.reindex', 'mochi.search', 'mochi.status', 'mochi.train', 'mochi.selectExpert', 'mochi.ask', 'mochi.explainCompletion'];
 
 /** The language client, minus its auto-registration of the commands this extension owns. */
 class MochiClient extends LanguageClient {
@@ -211,6 +211,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand('mochi.selectExpert', selectExpert),
     vscode.commands.registerCommand('mochi.ask', (question?: string) => ask(question)),
+    vscode.commands.registerCommand('mochi.explainCompletion', async () => {
+      const uri = vscode.window.activeTextEditor?.document.uri.toString();
+      const why = await exec('mochi.explainCompletion', uri ? [uri] : []);
+      output.appendLine(`last completion: ${why ? JSON.stringify(why, null, 2) : 'none served here yet'}`);
+      output.show(true);
+    }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('mochi')) return;
       await starting;

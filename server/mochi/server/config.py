@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from mochi.rag.config import ConfigError, RagConfig, load_workspace_config
 from mochi.server.generation.token_memory import MemorySettings
+from mochi.server.routing.router import parse_rule
 
 
 @dataclass
@@ -103,6 +104,14 @@ class ModelConfig:
     threads: int = field(
         default=0, metadata={"help": "CPU threads for llama.cpp (0 = one per core)."}
     )
+    prefill: str = field(
+        default="auto",
+        metadata={
+            "help": "llama.cpp: what evaluates long prompts. auto: a bf16 copy of the GGUF "
+            "(made once in the cache) when its weight type prefills slowly, as the "
+            "packaged Q4_1 does; off: the GGUF itself; or a GGUF of the same model."
+        },
+    )
     name: str = field(
         default="",
         metadata={"help": "A model in `mochi models list`, or a folder; '' = SmolLM2-135M."},
@@ -157,6 +166,8 @@ class ModelConfig:
             raise ConfigError("model.openai_url", "must start with http:// or https://")
         if self.threads < 0:
             raise ConfigError("model.threads", "must be >= 0 (0 = one per core)")
+        if self.prefill not in ("auto", "off") and not self.prefill.endswith(".gguf"):
+            raise ConfigError("model.prefill", "must be 'auto', 'off' or a .gguf file")
         if self.backend == "openai" and self.openai_fim == "template" and not self.fim_template:
             raise ConfigError(
                 "model.fim_template", "is required when model.openai_fim = 'template'"
@@ -174,6 +185,10 @@ class HoverConfig:
         default=False, metadata={"help": "Add a short model explanation to hovers."}
     )
     max_usages: int = field(default=5, metadata={"help": "Usages listed in a hover."})
+    explain_route: bool = field(
+        default=False,
+        metadata={"help": "Add which expert served the last completion here, and why."},
+    )
 
 
 @dataclass
@@ -266,6 +281,84 @@ class ServerConfig:
             raise ConfigError("server.share_index", "must be true or false")
 
 
+ROUTING_MODES = ("rules", "learned")
+
+
+@dataclass
+class RoutingConfig:
+    """Which LoRA expert answers each request (mochi.explainCompletion says why)."""
+
+    mode: Literal["rules", "learned"] = field(
+        default="rules",
+        metadata={
+            "help": "rules: the pinned expert, then `rules`, then an expert named after the "
+            "language, then 'default'; learned: the pinned expert and `rules`, then a gate "
+            "over the code before the cursor (the expert set's router, else its centroids)."
+        },
+    )
+    rules: list[str] = field(
+        default_factory=list,
+        metadata={"help": "'glob = expert' entries, first match wins, e.g. 'docs/** = docs'."},
+    )
+    threshold: float = field(
+        default=0.4,
+        metadata={"help": "learned: below this confidence the base model answers."},
+    )
+    top_k: int = field(
+        default=1,
+        metadata={
+            "help": "learned: experts combined by their weights (llama.cpp, transformers); "
+            "vLLM and openai serve the top one."
+        },
+    )
+    expert_set: str = field(
+        default="",
+        metadata={
+            "help": "The expert set: a set's name in the data dir (the trainer publishes "
+            "'default'), or a folder (one version's expert_set.json, or a set's versions "
+            "with its `current` pointer); its adapters are loaded and its router used. "
+            "'' = none, or with mode = 'learned' the 'default' set once published."
+        },
+    )
+    reload_seconds: float = field(
+        default=10.0,
+        metadata={
+            "help": "How often the server looks for a new version of the expert set and of "
+            "the trainer's adapters (a commit hook's job, say) and loads it (0 = never)."
+        },
+    )
+    context_chars: int = field(
+        default=1500, metadata={"help": "learned: characters before the cursor the gate reads."}
+    )
+    temperature: float = field(
+        default=0.05,
+        metadata={"help": "learned, centroids: of the softmax over cosine similarities."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.mode not in ROUTING_MODES:
+            raise ConfigError("routing.mode", f"must be one of {list(ROUTING_MODES)}")
+        for i, rule in enumerate(self.rules):
+            try:
+                parse_rule(rule)
+            except ValueError as exc:
+                raise ConfigError(f"routing.rules[{i}]", str(exc)) from None
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError("routing.threshold", "must be between 0 and 1")
+        if self.top_k < 1:
+            raise ConfigError("routing.top_k", "must be >= 1")
+        if self.context_chars < 1:
+            raise ConfigError("routing.context_chars", "must be >= 1")
+        if self.temperature <= 0:
+            raise ConfigError("routing.temperature", "must be > 0")
+        if self.reload_seconds < 0:
+            raise ConfigError("routing.reload_seconds", "must be >= 0 (0 = never)")
+
+    def parsed_rules(self) -> list[tuple[str, str]]:
+        """[(glob, expert)] in order."""
+        return [parse_rule(rule) for rule in self.rules]
+
+
 ASK_LLMS = ("local", "openai", "")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -325,6 +418,7 @@ class MochiConfig(RagConfig):
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     ask: AskConfig = field(default_factory=AskConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
 
 
 def load_config(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from recording_generator import RecordingGenerator
 
 from mochi.rag.types import Hit, SearchFilters
 from mochi.server.cli.served_completer import (
@@ -13,14 +14,6 @@ from mochi.server.cli.served_completer import (
     ServedCompleter,
     completion_config,
     cursor_at,
-)
-from mochi.server.generation import (
-    BackendHealth,
-    BackendState,
-    CancelToken,
-    GenerationRequest,
-    GenerationResult,
-    ModelInfo,
 )
 from mochi.trainer.evaluation import CONFIGURATIONS, DecodingSettings, Task
 
@@ -37,36 +30,15 @@ TASK = Task(
 )
 
 
-class RecordingGenerator:
-    """A Generator that counts one token per character and answers a fixed text."""
+class CharTokens(RecordingGenerator):
+    """A RecordingGenerator that counts one token per character, with the served
+    completer's adapter loaded."""
 
     def __init__(self, answer: str = "x = os.getcwd()\nmore", fim: str | None = "qwen") -> None:
-        self.answer = answer
-        self.fim = fim
-        self.requests: list[GenerationRequest] = []
-        self.loaded: list[str] = [ADAPTER_NAME]
-
-    def info(self) -> ModelInfo:
-        return ModelInfo("recording", "transformers", 4096, fim_template=self.fim)
-
-    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
-        self.requests.append(request)
-        return GenerationResult(self.answer, "stop", 1, 1, adapter=request.adapter)
+        super().__init__(answer, fim=fim, loaded={ADAPTER_NAME: ""})
 
     def count_tokens(self, text: str) -> int:
         return len(text)
-
-    def load_adapter(self, name: str, path: str) -> None:
-        self.loaded.append(name)
-
-    def adapters(self) -> list[str]:
-        return list(self.loaded)
-
-    def health(self) -> BackendHealth:
-        return BackendHealth(BackendState.READY)
-
-    def close(self) -> None:
-        pass
 
 
 class FixedRetriever:
@@ -88,7 +60,7 @@ def test_a_task_is_the_file_without_its_line_and_the_cursor_at_its_start() -> No
 
 
 def test_base_prompt_is_the_servers_fim_prompt_and_the_router_keeps_the_base() -> None:
-    generator = RecordingGenerator()
+    generator = CharTokens()
     completer = ServedCompleter(generator, completion_config(DecodingSettings()))
     assert completer.complete(TASK, CONFIGURATIONS["base"]) == "x = os.getcwd()"
     request = generator.requests[0]
@@ -101,7 +73,7 @@ def test_base_prompt_is_the_servers_fim_prompt_and_the_router_keeps_the_base() -
 
 
 def test_retrieval_puts_the_snippets_first_and_lora_is_chosen_by_the_router() -> None:
-    generator = RecordingGenerator()
+    generator = CharTokens()
     retriever = FixedRetriever()
     completer = ServedCompleter(generator, completion_config(DecodingSettings()), retriever)
     completer.complete(TASK, CONFIGURATIONS["retrieval+lora"])
@@ -118,8 +90,8 @@ def test_retrieval_puts_the_snippets_first_and_lora_is_chosen_by_the_router() ->
 
 
 def test_a_configuration_needs_what_it_uses() -> None:
-    generator = RecordingGenerator(fim=None)
-    generator.loaded = []
+    generator = CharTokens(fim=None)
+    generator.loaded = {}
     completer = ServedCompleter(generator, completion_config(DecodingSettings()))
     completer.complete(TASK, CONFIGURATIONS["base"])
     assert generator.requests[0].prompt == "# m.py\nimport os\n"
@@ -132,7 +104,7 @@ def test_a_configuration_needs_what_it_uses() -> None:
 def test_the_servers_post_processing_decides_the_prediction() -> None:
     # Opening newlines are skipped at a line start, and text that only repeats what
     # follows the cursor is no suggestion.
-    generator = RecordingGenerator(answer="\n\nx = os.getcwd()\nmore")
+    generator = CharTokens(answer="\n\nx = os.getcwd()\nmore")
     completer = ServedCompleter(generator, completion_config(DecodingSettings()))
     assert completer.complete(TASK, CONFIGURATIONS["base"]) == "x = os.getcwd()"
     generator.answer = "print(x)"

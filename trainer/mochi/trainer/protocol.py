@@ -30,6 +30,7 @@ class JobKind(StrEnum):
     CONTINUAL = "continual"  # continue an adapter on the commits since it was trained (EWC)
     BUILD_DATASET = "build-dataset"  # only build and save the dataset (with its card)
     EVAL = "eval"  # score an adapter version (or the base model) on held-out data
+    TRAIN_EXPERTS = "train-experts"  # one LoRA expert per domain + the gate, as an expert set
 
 
 class JobState(StrEnum):

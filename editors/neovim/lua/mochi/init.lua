@@ -310,6 +310,14 @@ local function create_commands()
     end
     ask(question_for(o.args, o.range > 0 and o.line1 or nil, o.line2))
   end, { nargs = '*', range = true, desc = 'mochi: ask about the repository; the answer cites path:line' })
+  command('MochiExplainCompletion', function()
+    M.exec('mochi.explainCompletion', { vim.uri_from_bufnr(0) }, function(result)
+      if result == nil or result == vim.NIL then
+        return notify('no completion served in this buffer yet')
+      end
+      notify('last completion\n' .. vim.inspect(result))
+    end)
+  end, { desc = 'mochi: which expert served the last completion here, why, and its context' })
   command('MochiSuggest', function()
     M.suggest()
   end, { desc = 'mochi: ask for a suggestion at the cursor now' })

@@ -11,10 +11,11 @@ from mochi.rag.prompting import build_prompt, select_snippets
 from mochi.rag.prompting.retrieved import ContextBuilder
 from mochi.rag.prompting.stops import at_line_start
 from mochi.rag.prompting.window import split_at, window
+from mochi.server.completion.explanation import ContextUse, context_uses
 from mochi.server.completion.postprocess import clean_completion
 from mochi.server.config import CompletionConfig
 from mochi.server.generation import CancelToken, GenerationCancelled, GenerationRequest, Generator
-from mochi.server.routing import ExpertRouter
+from mochi.server.routing import ExpertRouter, RouteDecision, RouteQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class CursorRequest:
     text: str  # the whole document
     line: int
     character: int
+    kind: str = "completion"  # or "inline": what the router is told the request is
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,10 @@ class Timings:
     prompt_tokens: int
     cached_tokens: int
     completion_tokens: int
+    route_ms: float = 0.0  # part of retrieval_ms: choosing the expert (may embed)
+
+
+NOT_ROUTED = RouteDecision(None, "not routed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,9 @@ class Suggestion:
     adapter: str | None
     context_paths: tuple[str, ...]
     timings: Timings
+    # Why this adapter (mochi.explainCompletion) and the context the prompt held.
+    route: RouteDecision = NOT_ROUTED
+    contexts: tuple[ContextUse, ...] = ()
 
 
 class CompletionEngine:
@@ -69,6 +78,11 @@ class CompletionEngine:
         started = time.perf_counter()
         language, _ = classify(request.path)
         prefix, suffix = split_at(request.text, request.line, request.character)
+        # Routed once, before the prompt: the router may read the code before the cursor.
+        route = self.router.route(
+            RouteQuery(request.kind, request.path, language, prefix), self.generator.adapters()
+        )
+        routed = time.perf_counter()
         count = self._count
         snippets = []
         if self.context is not None and self.config.context_tokens > 0:
@@ -89,14 +103,14 @@ class CompletionEngine:
             fim_template=None if info.takes_suffix else info.fim_template,
         )
         stop = prompt.stop if self.config.multiline else (*prompt.stop, "\n")
-        adapter = self.router.choose(request.path, language, self.generator.adapters())
         prompted = time.perf_counter()
         result = self.generator.generate(
             GenerationRequest(
                 prompt=prompt.text,
                 max_tokens=self.config.max_tokens,
                 stop=stop,
-                adapter=adapter,
+                adapter=route.expert,
+                adapter_weights=route.weights if len(route.weights) > 1 else (),
                 skip_leading_newlines=at_line_start(prefix),
                 heal=self.config.token_healing,
                 memory=self.config.memory,
@@ -111,6 +125,8 @@ class CompletionEngine:
             text=text,
             adapter=result.adapter,
             context_paths=tuple(s.path for s in snippets),
+            route=route,
+            contexts=context_uses(snippets),
             timings=Timings(
                 retrieval_ms=1000 * (retrieved - started),
                 prompt_ms=1000 * (prompted - retrieved),
@@ -119,5 +135,6 @@ class CompletionEngine:
                 prompt_tokens=result.prompt_tokens,
                 cached_tokens=result.cached_prompt_tokens,
                 completion_tokens=result.completion_tokens,
+                route_ms=1000 * (routed - started),
             ),
         )

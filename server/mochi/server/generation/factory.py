@@ -117,6 +117,7 @@ def _llama_cpp(config: MochiConfig, gguf: Path) -> LlamaCppGenerator:
         threads=model.threads or None,
         fim_template=model.fim_template or None,
         prefix_cache=model.prefix_cache,
+        prefill=model.prefill,
     )
 
 

@@ -10,8 +10,12 @@ llama-cpp-python's low-level calls, so that it keeps what the transformers back 
   control tokens ending a completion;
 - cancellation between prefill batches and between tokens;
 - per-request LoRA experts: peft adapters converted once to GGUF LoRA (`gguf_lora`), all
-  loaded at start, the routed one switched on per request (the KV cache is dropped when
-  the adapter changes, since its keys and values depend on it).
+  loaded at start, the routed one switched on per request, or several at their weights
+  (`GenerationRequest.adapter_weights`: llama.cpp adds the scaled deltas itself); the KV
+  cache is dropped when the combination changes, since its keys and values depend on it;
+- long prompt tails evaluated on a bf16 copy of weights that prefill slowly (Q4_1, the
+  packaged model's type), then moved to the decoding context (`llamacpp_prefill`), with
+  `prefill = "auto"`.
 
 One request at a time under a lock, as in the transformers back end. The token memory
 (kNN-LM) and scoring are transformers-only: requests with `memory` are served without it,
@@ -20,7 +24,6 @@ and `scorer_of` finds no scorer here.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import threading
@@ -33,9 +36,19 @@ import numpy as np
 
 from mochi.rag.prompting.fim import detect_fim_template
 from mochi.rag.prompting.healing import Healing, TokenHealer
+from mochi.server.generation.adapter_mix import (
+    BASE,
+    AdapterMix,
+    check_experts,
+    experts_of,
+    mix_label,
+    request_mix,
+)
 from mochi.server.generation.completion_text import CompletionText
 from mochi.server.generation.gguf_lora import gguf_lora_for
-from mochi.server.generation.llamacpp_model import base_config_of, import_llama
+from mochi.server.generation.gguf_prefill_copy import needs_prefill_copy, prefill_copy
+from mochi.server.generation.llamacpp_model import base_config_of, import_llama, load_llama
+from mochi.server.generation.llamacpp_prefill import FastPrefill, apply_adapters, common_prefix
 from mochi.server.generation.types import (
     BackendHealth,
     BackendState,
@@ -65,24 +78,23 @@ class LlamaCppGenerator:
         batch_size: int = 512,
         fim_template: str | None = None,
         prefix_cache: bool = True,
+        prefill: str = "off",
     ) -> None:
+        """`prefill`: "off" (the model's own weights evaluate prompts), "auto" (a bf16 copy
+        does when the model's weight type prefills slowly) or the path of a GGUF of the
+        same model to evaluate long prompt tails with."""
         path = Path(gguf_file).expanduser()
         if not path.is_file():
             raise GenerationError(f"no GGUF model at {path}")
         llama_cpp = import_llama()
         cores = threads or max(1, os.cpu_count() or 1)
-        try:
-            self._llm: Any = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=context_length or DEFAULT_CONTEXT,
-                n_batch=batch_size,
-                n_threads=cores,
-                n_threads_batch=cores,
-                logits_all=False,
-                verbose=False,
-            )
-        except Exception as exc:  # llama-cpp-python raises ValueError on a bad file
-            raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
+        self._llm: Any = load_llama(
+            llama_cpp,
+            path,
+            context_length=context_length or DEFAULT_CONTEXT,
+            batch_size=batch_size,
+            threads=cores,
+        )
         self._lib: Any = llama_cpp
         self._path = path
         self._lock = threading.Lock()  # one request (or adapter change) on the model at a time
@@ -111,11 +123,38 @@ class LlamaCppGenerator:
         )
         self._healer: TokenHealer | None = None  # built on the first healed request
         self._adapters: dict[str, Any] = {}  # name -> llama_adapter_lora_p
-        self._active: str | None = None  # the adapter the KV cache was computed with
+        self._active: AdapterMix = BASE  # the adapters the KV cache was computed with
+        self._prefill: FastPrefill | None = None
+        try:
+            self._prefill = self._fast_prefill(prefill, cores, batch_size)
+        except Exception:
+            self._llm.close()
+            raise
         for name, adapter_path in (adapters or {}).items():
             self.load_adapter(name, adapter_path)
 
     # -- Generator ---------------------------------------------------------------------
+
+    def _fast_prefill(self, prefill: str, threads: int, batch: int) -> FastPrefill | None:
+        if prefill == "off":
+            return None
+        if prefill == "auto":
+            file_type = int(self._llm.metadata.get("general.file_type", "-1"))
+            if not needs_prefill_copy(file_type, int(self._llm._model.n_params())):
+                return None
+            fast = prefill_copy(self._path)
+        else:
+            fast = Path(prefill).expanduser()
+            if not fast.is_file():
+                raise GenerationError(f"no GGUF model at {fast} (model.prefill)")
+        return FastPrefill(
+            self._lib,
+            fast,
+            context_length=int(self._llm.n_ctx()),
+            batch_size=batch,
+            threads=threads,
+            reuse=self._reuse,
+        )
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -132,7 +171,14 @@ class LlamaCppGenerator:
     def health(self) -> BackendHealth:
         if self._closed:
             return BackendHealth(BackendState.DOWN, "the generator is closed")
-        return BackendHealth(BackendState.READY, f"llama.cpp: {self._path.name}")
+        detail = f"llama.cpp: {self._path.name}"
+        if self._prefill is not None:
+            detail += f" (long prompts from {self._prefill.path.name})"
+        return BackendHealth(BackendState.READY, detail)
+
+    def fast_prefills(self) -> int:
+        """How many prompts were evaluated on the fast prefill context (0 without one)."""
+        return self._prefill.moves if self._prefill is not None else 0
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenize(text, add_special=False))
@@ -145,10 +191,12 @@ class LlamaCppGenerator:
             handle = self._lib.llama_adapter_lora_init(self._llm.model, str(gguf).encode())
             if not handle:
                 raise GenerationError(f"llama.cpp cannot load the LoRA adapter {gguf}")
+            if self._prefill is not None:
+                self._prefill.load_adapter(name, gguf)
             old = self._adapters.pop(name, None)
             if old is not None:
-                if self._active == name:
-                    self._switch_adapter(None)
+                if name in experts_of(self._active):
+                    self._switch_adapters(BASE)
                 self._lib.llama_adapter_lora_free(old)
             self._adapters[name] = handle
         log.info("llama.cpp adapter %r loaded from %s", name, gguf)
@@ -165,9 +213,8 @@ class LlamaCppGenerator:
                 f"the prompt has {len(prompt_ids)} tokens; the model's context holds "
                 f"{self._context_length}"
             )
-        if request.adapter is not None and request.adapter not in self._adapters:
-            listing = ", ".join(self._adapters) or "none"
-            raise GenerationError(f"unknown adapter {request.adapter!r} (loaded: {listing})")
+        mix = request_mix(request)
+        check_experts(request, list(self._adapters))
         healing = self._heal(prompt_ids) if request.heal else None
         with self._lock:
             self._ensure_open()
@@ -176,11 +223,15 @@ class LlamaCppGenerator:
             if max_new <= 0:
                 return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
             try:
-                return self._generate_locked(request, prompt_ids, healing, max_new, cancel, started)
+                return self._generate_locked(
+                    request, mix, prompt_ids, healing, max_new, cancel, started
+                )
             except (GenerationCancelled, GenerationError):
                 raise
             except Exception as exc:
                 self._llm.n_tokens = 0  # the cache may hold a half-evaluated batch
+                if self._prefill is not None:
+                    self._prefill.reset()
                 raise GenerationError(f"generation failed: {exc}") from exc
 
     def close(self) -> None:
@@ -191,6 +242,8 @@ class LlamaCppGenerator:
             for handle in self._adapters.values():
                 self._lib.llama_adapter_lora_free(handle)
             self._adapters.clear()
+            if self._prefill is not None:
+                self._prefill.close()
             self._llm.close()
 
     # -- decoding ------------------------------------------------------------------------
@@ -198,17 +251,22 @@ class LlamaCppGenerator:
     def _generate_locked(
         self,
         request: GenerationRequest,
+        mix: AdapterMix,
         prompt_ids: list[int],
         healing: Healing | None,
         max_new: int,
         cancel: CancelToken,
         started: float,
     ) -> GenerationResult:
-        if request.adapter != self._active:
-            self._switch_adapter(request.adapter)
+        if mix != self._active:
+            self._switch_adapters(mix)
         fed = healing.prompt_ids if healing is not None else prompt_ids
         reused = self._keep_prefix(fed)
-        logits = self._prefill(fed[reused:], cancel)
+        if self._prefill is not None and self._prefill.wants(fed, reused):
+            self._prefill.prefill_into(self._llm, fed, cancel)
+            logits = self._eval(list(fed[-1:]))
+        else:
+            logits = self._evaluate(fed[reused:], cancel)
         rng = np.random.default_rng(request.seed)
         token = _pick(logits, request.temperature, rng, healing.allowed if healing else None)
         first_token_at = time.perf_counter()
@@ -247,14 +305,11 @@ class LlamaCppGenerator:
         llm = self._llm
         keep = 0
         if self._reuse:
-            cached = llm.input_ids[: llm.n_tokens]
-            limit = min(len(cached), len(fed) - 1)
-            same = np.asarray(cached[:limit]) == np.asarray(fed[:limit])
-            keep = limit if same.all() else int(np.argmin(same))
+            keep = common_prefix(llm.input_ids[: llm.n_tokens], fed[: len(fed) - 1])
         llm.n_tokens = keep  # eval() drops the cache after n_tokens
         return keep
 
-    def _prefill(self, tail: Sequence[int], cancel: CancelToken) -> np.ndarray:
+    def _evaluate(self, tail: Sequence[int], cancel: CancelToken) -> np.ndarray:
         logits = None
         for start in range(0, len(tail), self._batch):
             if cancel.is_set():
@@ -269,16 +324,13 @@ class LlamaCppGenerator:
         pointer = self._lib.llama_get_logits_ith(self._llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
-    def _switch_adapter(self, name: str | None) -> None:
-        if name is None:
-            self._lib.llama_set_adapters_lora(self._llm.ctx, None, 0, None)
-        else:
-            handles = (self._lib.llama_adapter_lora_p_ctypes * 1)(self._adapters[name])
-            scales = (ctypes.c_float * 1)(1.0)
-            if self._lib.llama_set_adapters_lora(self._llm.ctx, handles, 1, scales):
-                raise GenerationError(f"llama.cpp could not apply adapter {name!r}")
-        self._active = name
-        self._llm.n_tokens = 0  # keys and values depend on the adapter
+    def _switch_adapters(self, mix: AdapterMix) -> None:
+        weighted = [(self._adapters[name], scale) for name, scale in mix]
+        apply_adapters(self._lib, self._llm.ctx, weighted, mix_label(mix))
+        if self._prefill is not None:
+            self._prefill.switch_adapters(mix)
+        self._active = mix
+        self._llm.n_tokens = 0  # keys and values depend on the adapters
 
     # -- tokens --------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """What the llama.cpp back end needs besides decoding: the library, with a hint when it is
-missing, and the base model's shape read from the GGUF's metadata (for LoRA conversion)."""
+missing, a model loaded from a file, and the base model's shape read from the GGUF's
+metadata (for LoRA conversion)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mochi.server.generation.types import GenerationError
@@ -23,6 +25,23 @@ def import_llama() -> Any:
             f"the llama.cpp back end needs llama-cpp-python: {LLAMA_CPP_HINT}"
         ) from exc
     return llama_cpp
+
+
+def load_llama(lib: Any, path: Path, *, context_length: int, batch_size: int, threads: int) -> Any:
+    """A `llama_cpp.Llama` over `path` (logits of the last token only, quiet), or a
+    GenerationError that names the file."""
+    try:
+        return lib.Llama(
+            model_path=str(path),
+            n_ctx=context_length,
+            n_batch=batch_size,
+            n_threads=threads,
+            n_threads_batch=threads,
+            logits_all=False,
+            verbose=False,
+        )
+    except Exception as exc:  # llama-cpp-python raises ValueError on a bad file
+        raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
 
 
 def base_config_of(metadata: Mapping[str, str]) -> dict[str, Any]:

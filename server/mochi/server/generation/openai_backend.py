@@ -28,6 +28,7 @@ import httpx
 from mochi.server.generation.circuit_breaker import CircuitBreaker
 from mochi.server.generation.openai_completions import (
     CompletionsClient,
+    IgnoredWeightsNote,
     ServerKind,
     completion_body,
     estimate_tokens,
@@ -122,6 +123,7 @@ class OpenAICompletionGenerator:
         self._served: tuple[str, ...] = ()
         self._served_read_at: float | None = None
         self._log = logging.getLogger(__name__)
+        self._note_ignored_weights = IgnoredWeightsNote(self._log, "the server")
 
     # -- Generator -------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class OpenAICompletionGenerator:
         if cancel.is_set():
             raise GenerationCancelled()
         served = self._served_models()
+        self._note_ignored_weights(request)
         model = request.adapter or self._base_model()
         if model not in served:
             raise GenerationError(self._not_served(model, served))

@@ -74,6 +74,28 @@ def completion_body(request: GenerationRequest, model: str) -> dict[str, Any]:
     return body
 
 
+class IgnoredWeightsNote:
+    """For a server that serves one adapter per request: a combination of experts is
+    served by its top one, and that its weights were ignored is said once, at debug level,
+    on `log` (`server` names the server in the message: "vLLM", "the server")."""
+
+    def __init__(self, log: logging.Logger, server: str) -> None:
+        self._log = log
+        self._server = server
+        self._noted = False
+
+    def __call__(self, request: GenerationRequest) -> None:
+        if len(request.adapter_weights) < 2 or self._noted:
+            return
+        self._noted = True
+        self._log.debug(
+            "%s serves one adapter per request: the weights %s are ignored, %r answers (said once)",
+            self._server,
+            request.adapter_weights,
+            request.adapter,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ServerKind:
     """How one kind of server is named in messages, started, and checked for health."""

@@ -1,6 +1,9 @@
 """`TransformersGenerator`: the in-process back end (transformers + peft, CPU by default).
 
 One base model, several LoRA experts on it (peft), one request at a time under a lock.
+A request that weighs several experts (`GenerationRequest.adapter_weights`) runs on
+their cached weighted merge (`LoraAdapters.serving`); the prefix cache is keyed by the
+peft adapter that served, so each combination reuses only its own keys and values.
 Decoding is written by hand (see `decode_loop`) for cancellation between tokens, stop
 strings, and reuse of the KV cache of earlier prompts that share a prefix (`prefix_cache`).
 """
@@ -12,11 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mochi.rag.prompting.fim import detect_fim_template
 from mochi.rag.prompting.healing import Healing, TokenHealer
+from mochi.server.generation.adapter_mix import request_mix
 from mochi.server.generation.decode_loop import DecodeLoop, DecodeSettings, KvState, stop_token_ids
 from mochi.server.generation.lora_adapters import LoraAdapters
 from mochi.server.generation.prefix_cache import PrefixCache
@@ -106,7 +111,8 @@ class TransformersGenerator:
         self._last_hidden = LastHidden(model)
         self._memory: MemoryMix | None = None
         self._identity = ""  # model_identity(model_dir), read when a memory asks for it
-        self._adapters = LoraAdapters(model, model_dir)
+        self._prefix_cache = PrefixCache(prefix_cache_size)
+        self._adapters = LoraAdapters(model, model_dir, on_dropped=self._prefix_cache.invalidate)
         for name, path in (adapters or {}).items():
             self._adapters.load(name, path)
         self._forward_kwargs = _logits_to_keep_kwargs(model)
@@ -115,7 +121,6 @@ class TransformersGenerator:
             self._tokenizer, model.config, getattr(model, "generation_config", None)
         )
         self._healer = TokenHealer.for_tokenizer(self._tokenizer)
-        self._prefix_cache = PrefixCache(prefix_cache_size)
         self._prefill_chunk = prefill_chunk
         self._scoring_window = scoring_window
         self._fim_template = (
@@ -157,6 +162,10 @@ class TransformersGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
+
+    def weighted_merges(self) -> int:
+        """How many weighted combinations of experts were merged (a cached one is reused)."""
+        return self._adapters.merges_made
 
     def load_adapter(self, name: str, path: str) -> None:
         with self._lock:
@@ -214,13 +223,15 @@ class TransformersGenerator:
         with self._lock:
             self._ensure_open()
             self._adapters.check(request.adapter)
+            served = self._adapters.serving(request_mix(request))
             started = time.perf_counter()
             if settings.max_new_tokens <= 0:
                 return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
             memory = self._memory if request.memory else None
-            return self._generate_locked(
-                request.adapter, prompt_ids, settings, cancel, started, healing, memory
+            result = self._generate_locked(
+                served, prompt_ids, settings, cancel, started, healing, memory
             )
+        return replace(result, adapter=request.adapter)
 
     def score(self, request: ScoreRequest, cancel: CancelToken) -> TokenScores:
         """Each token of `request.text` with its log-probability after `request.context`
@@ -270,7 +281,7 @@ class TransformersGenerator:
 
     def _generate_locked(
         self,
-        adapter: str | None,
+        adapter: str | None,  # the peft adapter: an expert or a weighted merge
         prompt_ids: list[int],
         settings: DecodeSettings,
         cancel: CancelToken,

@@ -42,6 +42,11 @@ class GenerationRequest:
     temperature: float = 0.0  # 0 = greedy
     stop: tuple[str, ...] = ()  # stop strings (not included in the result)
     adapter: str | None = None  # LoRA expert name; None = the base model
+    # With two or more entries, the experts to combine (delta W = sum of w_i * scale_i *
+    # B_i A_i, `adapter_mix`): llama.cpp and transformers serve the combination; vLLM and
+    # OpenAI-compatible servers serve `adapter` alone. `adapter` stays the top expert, the
+    # one results report.
+    adapter_weights: tuple[tuple[str, float], ...] = ()
     seed: int | None = None
     # Stop strings count only after the newlines the completion opens with (a suggestion
     # at the start of an empty line may begin with one).

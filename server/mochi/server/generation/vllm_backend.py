@@ -22,6 +22,7 @@ import httpx
 from mochi.server.generation.circuit_breaker import CircuitBreaker
 from mochi.server.generation.openai_completions import (
     CompletionsClient,
+    IgnoredWeightsNote,
     ServerKind,
     client_side_stops,
     completion_body,
@@ -85,6 +86,7 @@ class VllmGenerator:
         self._known_adapters: tuple[str, ...] = ()
         self._models_read_at: float | None = None
         self._log = logging.getLogger(__name__)
+        self._note_ignored_weights = IgnoredWeightsNote(self._log, "vLLM")
 
     # -- Generator -------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class VllmGenerator:
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         # vLLM cannot skip leading newlines before a stop: those stops are applied while
         # reading, and leaving the stream early makes vLLM abort the rest.
+        self._note_ignored_weights(request)
         body = completion_body(request, request.adapter or self.model)
         return self._server.stream_completion(
             body, request, cancel, lambda response: self._request_error(request, response)

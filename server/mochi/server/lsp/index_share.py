@@ -79,7 +79,7 @@ class ServerModel:
     def adapter_for(self, path: str, language: str) -> str | None:
         generator = self._state.generator
         available = generator.adapters() if generator is not None else []
-        return self._state.services.router.choose(path, language, available)
+        return self._state.router.choose(path, language, available)
 
     def model_id(self) -> str:
         return self.generator().info().model_id

@@ -1,4 +1,5 @@
-"""The runtime of one workspace inside the server: index, watcher, model, engine."""
+"""The runtime of one workspace inside the server: index, watcher, model, experts,
+router, engine. The experts and router change in one place (lsp/experts.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from mochi.rag.index import WorkspaceIndex
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.rag.prompting.retrieved import ContextBuilder
 from mochi.server.completion.engine import CompletionEngine
+from mochi.server.completion.explanation import CompletionRecord
 from mochi.server.config import MochiConfig
 from mochi.server.generation import CancelToken, Generator
 from mochi.server.lsp.services import Services
+from mochi.server.routing import ExpertRouter
+from mochi.server.routing.served import ServedExperts
 from mochi.server.trainer_client import NoTrainer, TrainingClient
 
 if TYPE_CHECKING:
@@ -68,6 +72,21 @@ class WorkspaceState:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # The last completions' timings (mochi.timings; the latency benchmark reads them).
     recent_timings: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=256))
+    # The router `[routing]` built (routing_setup); the services' router until then.
+    router: ExpertRouter = field(init=False)
+    # The expert set in service and the trainer's adapters loaded (lsp/experts.py).
+    experts: ServedExperts = field(default_factory=ServedExperts)
+    experts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one change at a time
+    # The last completion served per document, and the last of all (mochi.explainCompletion).
+    completions: dict[str, CompletionRecord] = field(default_factory=dict)
+    last_completion: CompletionRecord | None = None
+
+    def __post_init__(self) -> None:
+        self.router = self.services.router
+
+    def record_completion(self, record: CompletionRecord) -> None:
+        self.completions[record.uri] = record
+        self.last_completion = record
 
     def relative(self, path: Path) -> str:
         if self.root is not None:
@@ -99,9 +118,7 @@ class WorkspaceState:
             if self.index is not None
             else None
         )
-        self.engine = CompletionEngine(
-            self.generator, self.services.router, self.config.completion, context
-        )
+        self.engine = CompletionEngine(self.generator, self.router, self.config.completion, context)
 
     async def run_model(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.model_pool, fn, *args)

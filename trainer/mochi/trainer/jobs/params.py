@@ -15,6 +15,13 @@ gate_samples    the most held-out dataset samples scored per version for the los
 max_samples     eval only: the most held-out samples scored (0 = all)
 version         eval only: "current" (default), "vN", or "base" (no adapter)
 trust_remote_code  passed to transformers when loading the base model
+rule            train-experts: how the data is cut into domains, "language" (default),
+                "directory" or "kmeans" (of the files' embeddings)
+min_samples     train-experts: a smaller domain joins another instead of getting an expert
+clusters        train-experts: k of the kmeans rule
+retrain_all     train-experts: cut the domains again and retrain every expert (else only
+                the experts whose domains the commits since the set in service touched)
+router_samples  train-experts: the most held-out samples the gate is trained on
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -36,6 +43,9 @@ DEFAULT_GATE_TASKS = 40
 # spent most of 45 silent minutes scoring 197 of them (and the Fisher): the gate scores
 # at most this many per version.
 DEFAULT_GATE_SAMPLES = 48
+DEFAULT_MIN_DOMAIN_SAMPLES = 32
+DEFAULT_CLUSTERS = 4
+DEFAULT_ROUTER_SAMPLES = 256
 _VERSION = re.compile(r"^(current|base|v[1-9][0-9]*)$")
 
 
@@ -66,6 +76,14 @@ class TrainJobParams(_Params):
     gate_samples: int = Field(default=DEFAULT_GATE_SAMPLES, ge=1, le=100_000)
 
 
+class TrainExpertsParams(TrainJobParams):
+    rule: Literal["language", "directory", "kmeans"] = "language"
+    min_samples: int = Field(default=DEFAULT_MIN_DOMAIN_SAMPLES, ge=1, le=1_000_000)
+    clusters: int = Field(default=DEFAULT_CLUSTERS, ge=1, le=64)
+    retrain_all: bool = False
+    router_samples: int = Field(default=DEFAULT_ROUTER_SAMPLES, ge=0, le=100_000)
+
+
 class EvalParams(_Params):
     version: str = "current"
     max_samples: int = Field(default=0, ge=0, le=1_000_000)
@@ -83,6 +101,7 @@ PARAMS_MODELS: dict[JobKind, type[_Params]] = {
     JobKind.FINETUNE: TrainJobParams,
     JobKind.CONTINUAL: TrainJobParams,
     JobKind.EVAL: EvalParams,
+    JobKind.TRAIN_EXPERTS: TrainExpertsParams,
 }
 
 

@@ -12,25 +12,28 @@ a `.tmp-*` folder, which the next publish sweeps away.
 from __future__ import annotations
 
 import builtins
-import fcntl
 import json
-import os
 import re
 import shutil
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from mochi.trainer.protocol import AdapterView
+from mochi.trainer.registry.atomic import (
+    CURRENT_FILE,
+    VERSION,
+    next_version,
+    publish_folder,
+    publisher_lock,
+    sweep_leftovers,
+    write_current,
+)
 from mochi.trainer.registry.base_model import BaseModelId
 from mochi.trainer.registry.errors import BaseModelMismatch, RegistryError, UnknownAdapter
 from mochi.trainer.registry.manifest import MANIFEST_FILE, Manifest
 
 ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_VERSION = re.compile(r"^v([1-9][0-9]*)$")
-CURRENT_FILE = "current"
 
 
 def check_adapter_name(name: str) -> str:
@@ -61,7 +64,7 @@ class AdapterRegistry:
             return []
         found = []
         for path in folder.iterdir():
-            match = _VERSION.match(path.name)
+            match = VERSION.match(path.name)
             if match and (path / MANIFEST_FILE).is_file():
                 found.append((int(match.group(1)), Manifest.read(path)))
         return [manifest for _, manifest in sorted(found, key=lambda item: item[0])]
@@ -82,7 +85,7 @@ class AdapterRegistry:
         chosen = version or self.current_version(name)
         if chosen is None:
             raise UnknownAdapter(f"adapter {name!r} has no version in service yet")
-        if not _VERSION.match(chosen) or not (self.path(name, chosen) / MANIFEST_FILE).is_file():
+        if not VERSION.match(chosen) or not (self.path(name, chosen) / MANIFEST_FILE).is_file():
             have = ", ".join(m.version for m in self.versions(name)) or "none"
             raise UnknownAdapter(f"adapter {name!r} has no version {chosen!r} (have: {have})")
         return Manifest.read(self.path(name, chosen))
@@ -130,13 +133,12 @@ class AdapterRegistry:
         file) in as the next version; returns the manifest as written (version set)."""
         folder = self.root / check_adapter_name(manifest.name)
         folder.mkdir(parents=True, exist_ok=True)
-        with self._locked(folder):
-            self._sweep(folder)
-            numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _VERSION.match(p.name))]
-            version = f"v{max(numbers, default=0) + 1}"
+        with publisher_lock(folder):
+            sweep_leftovers(folder)
+            version = next_version(folder)
             written = replace(manifest, version=version)
-            tmp = folder / f".tmp-{uuid.uuid4().hex}"
-            try:
+
+            def fill(tmp: Path) -> None:
                 shutil.copytree(source, tmp)
                 for target, path in (extra_files or {}).items():
                     if Path(target).name != target:
@@ -146,68 +148,20 @@ class AdapterRegistry:
                     else:
                         shutil.copy2(path, tmp / target)
                 _write_json(tmp / MANIFEST_FILE, written)
-                _fsync_tree(tmp)
-                os.rename(tmp, folder / version)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            _fsync_dir(folder)
+
+            publish_folder(folder, version, fill)
             if make_current:
-                self._write_current(folder, version)
+                write_current(folder, version)
         return written
 
     def set_current(self, name: str, version: str) -> None:
         self.get(name, version)  # raises UnknownAdapter
         folder = self.root / name
-        with self._locked(folder):
-            self._write_current(folder, version)
-
-    def _write_current(self, folder: Path, version: str) -> None:
-        tmp = folder / f".{CURRENT_FILE}.{uuid.uuid4().hex}"
-        with tmp.open("w", encoding="utf-8") as out:
-            out.write(version + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, folder / CURRENT_FILE)
-        _fsync_dir(folder)
-
-    @staticmethod
-    def _sweep(folder: Path) -> None:
-        for leftover in folder.glob(".tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-    @staticmethod
-    @contextmanager
-    def _locked(folder: Path) -> Iterator[None]:
-        """One publisher at a time per adapter, across threads and processes."""
-        with (folder / ".lock").open("a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        with publisher_lock(folder):
+            write_current(folder, version)
 
 
 def _write_json(path: Path, manifest: Manifest) -> None:
     with path.open("w", encoding="utf-8") as out:
         json.dump(manifest.to_json(), out, indent=2, sort_keys=True)
         out.write("\n")
-
-
-def _fsync_tree(folder: Path) -> None:
-    for dirpath, _, filenames in os.walk(folder):
-        for filename in filenames:
-            fd = os.open(os.path.join(dirpath, filename), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

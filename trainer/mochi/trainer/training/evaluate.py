@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mochi.trainer.samples import Sample
-from mochi.trainer.training.data import collate, encode_sample, pad_token_id
+from mochi.trainer.training.data import IGNORE_INDEX, collate, encode_sample, pad_token_id
 
 EVAL_BATCH = 8
 
@@ -39,26 +39,16 @@ def evaluate(
     chosen = list(samples[:limit] if limit is not None else samples)
     if not chosen:
         return EvalScores(loss=float("nan"), next_line_em=float("nan"), count=0)
-    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     total_loss, total_tokens, matches = 0.0, 0, 0
     try:
         with torch.no_grad():
-            encoded = [encode_sample(tokenizer, s, max_seq_len) for s in chosen]
-            for start in range(0, len(encoded), EVAL_BATCH):
-                batch = collate(encoded[start : start + EVAL_BATCH], pad_token_id(tokenizer))
-                batch = {k: v.to(device) for k, v in batch.items()}
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-                labels = batch["labels"][:, 1:]
-                nll = torch.nn.functional.cross_entropy(
-                    logits.logits[:, :-1].float().transpose(1, 2),
-                    labels,
-                    ignore_index=-100,
-                    reduction="sum",
-                )
+            for nll, counted in token_losses(
+                model, tokenizer, chosen, max_seq_len, reduction="sum"
+            ):
                 total_loss += float(nll)
-                total_tokens += int((labels != -100).sum())
+                total_tokens += int(counted.sum())
             for done, sample in enumerate(chosen, start=1):
                 predicted = _next_line(model, tokenizer, sample.prompt, max_new_tokens, max_seq_len)
                 matches += predicted == expected_line(tokenizer, sample.completion)
@@ -71,6 +61,37 @@ def evaluate(
         next_line_em=matches / len(chosen),
         count=len(chosen),
     )
+
+
+def token_losses(
+    model: Any,
+    tokenizer: Any,
+    samples: Sequence[Sample],
+    max_seq_len: int,
+    *,
+    reduction: str = "none",
+    batch_size: int = EVAL_BATCH,
+) -> Iterator[tuple[Any, Any]]:
+    """Per batch of `samples` (encoded as in training, the prompt cut from the left): the
+    cross-entropy of the next tokens that count (the completion's) under `reduction`
+    ("none": per token, 0 where it does not count; "sum": one number), and the mask of the
+    tokens that count. Call it under `torch.no_grad()`."""
+    import torch
+
+    device = next(model.parameters()).device
+    encoded = [encode_sample(tokenizer, s, max_seq_len) for s in samples]
+    for start in range(0, len(encoded), batch_size):
+        batch = collate(encoded[start : start + batch_size], pad_token_id(tokenizer))
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        labels = batch["labels"][:, 1:]
+        nll = torch.nn.functional.cross_entropy(
+            logits.logits[:, :-1].float().transpose(1, 2),
+            labels,
+            ignore_index=IGNORE_INDEX,
+            reduction=reduction,
+        )
+        yield nll, labels != IGNORE_INDEX
 
 
 def expected_line(tokenizer: Any, completion: str) -> str:

@@ -109,7 +109,8 @@ def register(server: MochiServer) -> None:
             "modelHealth": state.generator.health().state.value if state.generator else None,
             "memoryTokens": _memory_tokens(ls),
             "adapters": _adapters(ls),
-            "expert": state.services.router.selected(),
+            "expert": state.router.selected(),
+            "expertSet": state.experts.describe(),  # the set and version in service
             "trainer": trainer.value,
             "trainerUrl": state.config.trainer.url or None,
         }
@@ -134,7 +135,7 @@ def register(server: MochiServer) -> None:
         available = _adapters(ls)
         if name and name not in available:
             raise JsonRpcInvalidParams(f"unknown expert {name!r}; available: {available}")
-        ls.state.services.router.select(name or None)
+        ls.state.router.select(name or None)
         return name or None
 
     @server.command("mochi.findSimilar")

@@ -71,7 +71,7 @@ class ConventionDiagnostics:
         config = state.config.diagnostics
         if document is None or generator is None or len(document.text) > config.max_file_chars:
             return
-        adapter = state.services.router.choose(
+        adapter = state.router.choose(
             document.path, classify(document.path)[0], generator.adapters()
         )
         norms = await self.norms_for(generator, adapter)

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from lsprotocol import types
 
 from mochi.server.completion.engine import CursorRequest, Suggestion
+from mochi.server.completion.explanation import CompletionRecord
 from mochi.server.generation import GenerationCancelled, GenerationError
 from mochi.server.lsp.features.document_text import DocumentText, document_text
 from mochi.server.lsp.metrics import CompletionResult
@@ -29,7 +30,7 @@ def cursor_in(
 
 
 async def suggest(
-    server: MochiServer, document: DocumentText, position: types.Position
+    server: MochiServer, document: DocumentText, position: types.Position, kind: str = "completion"
 ) -> Suggestion | None:
     """A suggestion, or None (no model, superseded, nothing to add, back end down)."""
     state, metrics = server.state, server.metrics
@@ -42,7 +43,7 @@ async def suggest(
         except TimeoutError:
             metrics.completion("unavailable")
             return None
-    engine = state.engine
+    engine, expert_set = state.engine, state.experts.label()  # swapped together
     if engine is None:
         metrics.completion("unavailable")
         return None
@@ -52,6 +53,7 @@ async def suggest(
         text=document.text,
         line=position.line,
         character=position.character,
+        kind=kind,
     )
     token = state.supersede(uri)
     started = time.perf_counter()
@@ -61,9 +63,24 @@ async def suggest(
             {
                 "server_ms": 1000 * (time.perf_counter() - started),
                 "adapter": suggestion.adapter,
+                "expert": suggestion.route.expert,
+                "route_reason": suggestion.route.reason,
                 "empty": suggestion.text is None,
                 **asdict(suggestion.timings),
             }
+        )
+        state.record_completion(
+            CompletionRecord(
+                uri=uri,
+                path=document.path,
+                line=position.line,
+                character=position.character,
+                adapter=suggestion.adapter,
+                route=suggestion.route,
+                contexts=suggestion.contexts,
+                empty=suggestion.text is None,
+                expert_set=expert_set,
+            )
         )
         result: CompletionResult = "nothing" if suggestion.text is None else "suggested"
         metrics.completion(result, suggestion.timings)

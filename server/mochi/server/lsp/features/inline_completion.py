@@ -17,7 +17,7 @@ def register(server: MochiServer) -> None:
         if found is None:
             return types.InlineCompletionList(items=[])
         document, at = found
-        suggestion = await suggest(ls, document, at)
+        suggestion = await suggest(ls, document, at, "inline")
         if suggestion is None or suggestion.text is None:
             return types.InlineCompletionList(items=[])
         return types.InlineCompletionList(

@@ -16,11 +16,12 @@ from mochi.rag.config import ConfigError
 from mochi.rag.config.loader import snake_case
 from mochi.rag.index.watcher import IndexWatcher
 from mochi.server.config import MochiConfig, load_config
-from mochi.server.lsp.features.training import load_trained_adapters
+from mochi.server.lsp.experts import load_trained_adapters, start_watch
 from mochi.server.lsp.index_share import update_share
 from mochi.server.lsp.memory_upkeep import refresh_memory, refresh_memory_now
 from mochi.server.lsp.metrics_endpoint import MetricsEndpointError
 from mochi.server.lsp.progress import run_with_progress
+from mochi.server.lsp.routing_setup import configure_routing
 from mochi.server.lsp.server import MochiServer
 from mochi.server.trainer_client import NoTrainer
 
@@ -147,11 +148,14 @@ async def load_generator(server: MochiServer) -> None:
             state.services.make_generator, state.config, state.root or Path.cwd()
         )
         state.generator_error = ""
+        state.experts.adapters.clear()  # the trainer's adapters go into the new model too
     except Exception as exc:
         state.generator = None
         state.generator_error = str(exc)
         server.notify_user(f"no model for completions: {exc}", types.MessageType.Error)
         log.warning("cannot load the model", exc_info=True)
+    if state.generator is not None:  # the expert set's adapters belong to the model
+        await configure_routing(server)
     state.rebuild_engine()
     state.generator_ready.set()
 
@@ -207,6 +211,7 @@ async def start_workspace(server: MochiServer) -> None:
     await loading
     state.rebuild_engine()
     await load_trained_adapters(server)
+    start_watch(server)  # from now on a published set or adapter loads without a restart
     await refresh_memory(server)
 
 
@@ -252,6 +257,8 @@ def register(server: MochiServer) -> None:
             await load_generator(ls)
             await refresh_memory(ls)
         else:
+            if new.routing != old.routing:
+                await configure_routing(ls)  # rebuilds the engine too
             ls.state.rebuild_engine()
             if (new.memory, new.completion.memory) != (old.memory, old.completion.memory):
                 await refresh_memory(ls)

@@ -1,6 +1,6 @@
-"""`mochi.train` and trained adapters: submit a job to the daemon, show its progress
-as `$/progress`, and hot-load the adapter it publishes (and, at start-up, the versions
-the daemon has in service)."""
+"""`mochi.train`: submit a job to the daemon (finetune, continual or train-experts),
+show its progress as `$/progress`, and put what it publishes in service through the one
+place experts change (lsp/experts.py)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,23 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from mochi.server.generation import GenerationError
 from mochi.server.lsp.detached import in_detached_thread
+from mochi.server.lsp.experts import load_adapter, refresh_experts
 from mochi.server.lsp.progress import run_with_progress
 from mochi.server.lsp.server import MochiServer
 from mochi.server.trainer_client import TrainerRequestError, TrainerUnavailable
 from mochi.server.training_jobs import (
-    current_adapters,
+    TRAINING_KINDS,
+    JobParamsError,
     follow_job,
+    job_params,
     outcome_message,
     published,
 )
 from mochi.trainer.protocol import JobKind, JobRequest, JobView
 
 log = logging.getLogger(__name__)
-KINDS = (JobKind.FINETUNE.value, JobKind.CONTINUAL.value)
+KINDS = tuple(kind.value for kind in TRAINING_KINDS)
 
 
 async def _in_thread(work: Any, *args: Any) -> Any:
@@ -39,17 +41,11 @@ async def _following(work: Any, *args: Any) -> Any:
     return await in_detached_thread(work, *args, name="mochi-training-events")
 
 
-async def load_adapter(ls: MochiServer, name: str, path: str) -> bool:
-    generator = ls.state.generator
-    if generator is None:
-        return False
-    try:
-        await ls.state.run_model(generator.load_adapter, name, path)
-    except GenerationError as exc:
-        ls.notify_user(f"cannot load adapter {name!r} from {path}: {exc}")
-        return False
-    ls.state.rebuild_engine()
-    return True
+async def _adopt(ls: MochiServer, name: str, path: str) -> bool:
+    """Load the adapter a job published, unless the watch already has."""
+    if ls.state.experts.adapters.get(name) == path:
+        return True
+    return await load_adapter(ls, name, path)
 
 
 async def follow_training(ls: MochiServer, job: JobView) -> JobView:
@@ -67,40 +63,45 @@ async def follow_training(ls: MochiServer, job: JobView) -> JobView:
         ls.notify_user(f"lost track of training job {job.id}: {exc}")
         raise
     adapter = published(final)
-    if adapter is not None and not await load_adapter(ls, adapter.name, adapter.path):
+    if adapter is not None and final.kind is JobKind.TRAIN_EXPERTS:
+        await refresh_experts(ls)  # the set in service, when it is the one published
+    elif adapter is not None and not await _adopt(ls, adapter.name, adapter.path):
         return final
     kind = types.MessageType.Info if adapter is not None else types.MessageType.Warning
-    ls.notify_user(outcome_message(final), kind)
+    ls.notify_user(outcome_message(final, ls.state.experts.set_name()), kind)
     return final
 
 
-async def load_trained_adapters(ls: MochiServer) -> None:
-    """At start-up: load the daemon's current versions not configured by hand."""
-    configured = set(ls.state.config.model.adapters)
-    views = await _in_thread(current_adapters, ls.state.trainer)
-    for view in views:
-        if view.name not in configured:
-            await load_adapter(ls, view.name, view.path)
+def job_request(ls: MochiServer, args: tuple[Any, ...]) -> JobRequest:
+    """mochi.train's arguments as a job for the daemon; JsonRpcInvalidParams says which
+    argument is wrong."""
+    adapter = args[0] if args else "default"
+    kind = args[1] if len(args) > 1 else JobKind.FINETUNE.value
+    if not isinstance(adapter, str) or not adapter:
+        raise JsonRpcInvalidParams("argument 1 (adapter) must be a non-empty string")
+    if kind not in KINDS:
+        raise JsonRpcInvalidParams(f"argument 2 (kind) must be one of {list(KINDS)}")
+    if ls.state.root is None:
+        raise JsonRpcInvalidParams(
+            "mochi.train trains on the workspace folder, and none is open: open the "
+            "repository's folder"
+        )
+    given = args[2] if len(args) > 2 else None
+    try:
+        params = job_params(JobKind(kind), ls.state.config.trainer.job_params, given)
+    except JobParamsError as exc:
+        raise JsonRpcInvalidParams(f"argument 3 (params): {exc}") from None
+    return JobRequest(JobKind(kind), str(ls.state.root), adapter, params)
 
 
 def register(server: MochiServer) -> None:
     @server.command("mochi.train")
     async def train(ls: MochiServer, *args: Any) -> str:
-        """Arguments: [adapter name = "default", kind = "finetune" | "continual"].
-        Returns the job id at once; progress and the result follow."""
-        adapter = args[0] if args else "default"
-        kind = args[1] if len(args) > 1 else JobKind.FINETUNE.value
-        if not isinstance(adapter, str) or not adapter:
-            raise JsonRpcInvalidParams("argument 1 (adapter) must be a non-empty string")
-        if kind not in KINDS:
-            raise JsonRpcInvalidParams(f"argument 2 (kind) must be one of {list(KINDS)}")
-        if ls.state.root is None:
-            raise JsonRpcInvalidParams(
-                "mochi.train trains on the workspace folder, and none is open: open the "
-                "repository's folder"
-            )
-        params = dict(ls.state.config.trainer.job_params)
-        request = JobRequest(JobKind(kind), str(ls.state.root), adapter, params)
+        """Arguments: [adapter (or expert set) name = "default", kind = "finetune" |
+        "continual" | "train-experts", params = {} over trainer.job_params (e.g.
+        {"rule": "directory", "min_samples": 16})]. Returns the job id at once;
+        progress and the result follow."""
+        request = job_request(ls, args)
         try:
             job: JobView = await _in_thread(ls.state.trainer.submit, request)
         except (TrainerUnavailable, TrainerRequestError) as exc:

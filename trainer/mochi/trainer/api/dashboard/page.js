@@ -6,7 +6,8 @@
 
 const POLL_MS = 2000;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const TRAINING_KINDS = ["finetune", "continual"];
+const TRAINING_KINDS = ["finetune", "continual", "train-experts"];
+const SET_KIND = "train-experts"; // publishes an expert set (its scores), not an adapter version
 const state = { jobs: [], experts: [], selected: "", history: null, picked: false };
 
 // -- small helpers ----------------------------------------------------------------------
@@ -330,8 +331,8 @@ function renderUpdates() {
   }
   const rows = jobs.map((job) => {
     const r = job.result || {};
-    const m = r.metrics || {}, p = r.previous_metrics || {};
-    const version = r.published ? versionOf(job.adapter, r.version) : null;
+    const m = r.metrics || r.scores || {}, p = r.previous_metrics || {};
+    const version = r.published && job.kind !== SET_KIND ? versionOf(job.adapter, r.version) : null;
     const range = version && version.commit_range.length ? version.commit_range.map(commit).join("..") : `up to ${commit(r.commit)}`;
     const result = r.published ? `published ${r.version}` : r.metrics ? "kept out" : "nothing to learn";
     return el(

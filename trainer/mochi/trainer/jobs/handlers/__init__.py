@@ -9,6 +9,7 @@ from mochi.trainer.jobs.handlers.continual import ContinualHandler
 from mochi.trainer.jobs.handlers.env import HandlerEnv
 from mochi.trainer.jobs.handlers.evaluate import EvalHandler
 from mochi.trainer.jobs.handlers.finetune import FinetuneHandler
+from mochi.trainer.jobs.handlers.train_experts import TrainExpertsHandler
 from mochi.trainer.protocol import JobKind
 
 
@@ -18,6 +19,7 @@ def default_handlers(env: HandlerEnv) -> dict[JobKind, JobHandler]:
         JobKind.FINETUNE: FinetuneHandler(env),
         JobKind.CONTINUAL: ContinualHandler(env),
         JobKind.EVAL: EvalHandler(env),
+        JobKind.TRAIN_EXPERTS: TrainExpertsHandler(env),
     }
 
 
