@@ -193,7 +193,9 @@ def main() -> int:
         r["speedup_vs_" + backends[0]] = round(
             float(r["chunks_per_second"]) / float(first["chunks_per_second"]), 2
         )
-    default = RagConfig().embedding.backend
+    default = {"auto": "onnx-int8"}.get(
+        RagConfig().embedding.backend, RagConfig().embedding.backend
+    )
     payload = {"default_backend": default, "backends": results}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "index.json").write_text(json.dumps(payload, indent=2))

@@ -198,7 +198,9 @@ def main() -> int:
 
     backends = [b.strip() for b in args.embedding_backend.split(",") if b.strip()]
     runs = {b: evaluate_backend(b, args, corpus, queries) for b in backends}
-    default = RagConfig().embedding.backend
+    default = {"auto": "onnx-int8"}.get(
+        RagConfig().embedding.backend, RagConfig().embedding.backend
+    )
     main_run = runs.get(default, runs[backends[0]])
     payload = {"default_backend": default, "backends": runs}
     half = main_run["queries"] // 2

@@ -1,4 +1,4 @@
-"""Build the dense embedder that `embedding.backend` names (onnx-int8, onnx or torch)."""
+"""Build the dense embedder that `embedding.backend` names (auto, onnx-int8, onnx or torch)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mochi.rag.config.schema import EmbeddingConfig
+from mochi.rag.embedding.dense import EmbeddingModelError
+from mochi.rag.embedding.onnx_export import OnnxVariant
 from mochi.rag.protocols import Embedder
 
 log = logging.getLogger(__name__)
@@ -34,23 +36,37 @@ def build_dense_embedder(config: EmbeddingConfig, cache_root: Path | None = None
         log.info("embedding.device = %s: using the torch back end", config.device)
         backend = "torch"
     if backend == "torch":
-        from mochi.rag.embedding.dense import SentenceTransformerEmbedder
+        return _torch(config)
+    if backend == "auto":
+        try:
+            return _onnx(config, "onnx-int8", cache_root)
+        except EmbeddingModelError as exc:  # a model the export does not cover
+            log.warning("embedding.backend = auto: %s; using the torch back end", exc)
+            return _torch(config)
+    return _onnx(config, backend, cache_root)
 
-        return SentenceTransformerEmbedder(
-            config.model,
-            device=config.device,
-            batch_size=config.batch_size,
-            max_seq_length=config.max_seq_length,
-            query_prefix=config.query_prefix,
-            passage_prefix=config.passage_prefix,
-            trust_remote_code=config.trust_remote_code,
-        )
+
+def _torch(config: EmbeddingConfig) -> Embedder:
+    from mochi.rag.embedding.dense import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        config.model,
+        device=config.device,
+        batch_size=config.batch_size,
+        max_seq_length=config.max_seq_length,
+        query_prefix=config.query_prefix,
+        passage_prefix=config.passage_prefix,
+        trust_remote_code=config.trust_remote_code,
+    )
+
+
+def _onnx(config: EmbeddingConfig, variant: OnnxVariant, cache_root: Path | None) -> Embedder:
     from mochi.rag.embedding.onnx_embedder import OnnxEmbedder
 
     return OnnxEmbedder(
         config.model,
         cache_root=cache_root or onnx_cache_root(),
-        variant=backend,
+        variant=variant,
         batch_size=config.batch_size,
         max_seq_length=config.max_seq_length,
         threads=config.threads,
