@@ -15,6 +15,7 @@ pytest.importorskip("llama_cpp")
 
 from cancel_after import CancelAfter
 
+from mochi.server.generation import gguf_prefill_copy
 from mochi.server.generation.gguf_prefill_copy import needs_prefill_copy, prefill_copy
 from mochi.server.generation.llamacpp_backend import LlamaCppGenerator
 from mochi.server.generation.llamacpp_prefill import MIN_TAIL_TOKENS
@@ -94,6 +95,7 @@ def test_auto_copies_a_float32_model_to_bf16_once(
     tiny_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(gguf_prefill_copy, "MIN_COPY_PARAMETERS", 0)  # the model is a toy
     gen = LlamaCppGenerator(str(tiny_gguf), threads=1, prefill="auto")
     try:
         copies = list((tmp_path / "mochi" / "models" / "gguf").glob("*.bf16.gguf"))
@@ -121,6 +123,10 @@ def test_off_and_fast_types_make_no_copy(
     for fast in (1, 2, 7, 32):  # f16, Q4_0, Q8_0, bf16
         assert not needs_prefill_copy(fast, 135_000_000)
     assert not needs_prefill_copy(3, 7_000_000_000)  # the copy would not fit beside it
+    assert not needs_prefill_copy(3, 1_000_000)  # a toy model prefills fast anyway
+    auto = LlamaCppGenerator(str(tiny_gguf), threads=1, prefill="auto")
+    auto.close()
+    assert not (tmp_path / "mochi").exists()
 
 
 def test_a_bad_prefill_file_is_an_error(tiny_gguf: Path, tmp_path: Path) -> None:

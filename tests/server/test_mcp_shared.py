@@ -148,6 +148,11 @@ async def test_mochi_mcp_answers_from_the_running_servers_live_index(
             } <= tools
 
             status = await status_of(session)
+            for _ in range(240):  # the server loads its model in the background
+                if status["model"]["loaded"] or status["model"]["error"]:
+                    break
+                await anyio.sleep(0.5)
+                status = await status_of(session)
             assert (status["mode"], status["server_pid"]) == ("shared", share.pid)
             assert status["chunks"] > 0 and status["model"]["adapters"] == ["default"]
 

@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 # bfloat16, Q8_0 and Q4_0. Q4_1 (the packaged model), float32 and the others get a copy.
 FAST_PREFILL_TYPES = frozenset({1, 2, 7, 32})
 BF16_FILE_TYPE = 32
-# A copy costs 2 bytes per weight in memory beside the original: only for small models.
+# A copy costs 2 bytes per weight in memory beside the original: only for small models,
+# and not for toy ones (a few million weights prefill fast from any type).
 MAX_COPY_BYTES = 2 * 1024**3
+MIN_COPY_PARAMETERS = 50_000_000
 
 _QUANTIZE = """
 import sys
@@ -56,7 +58,9 @@ def gguf_cache_root(environ: Mapping[str, str] | None = None) -> Path:
 
 def needs_prefill_copy(file_type: int, parameters: int) -> bool:
     """Whether a model of this llama.cpp file type and size gains from a bf16 copy."""
-    return file_type not in FAST_PREFILL_TYPES and 2 * parameters <= MAX_COPY_BYTES
+    if file_type in FAST_PREFILL_TYPES:
+        return False
+    return parameters >= MIN_COPY_PARAMETERS and 2 * parameters <= MAX_COPY_BYTES
 
 
 def prefill_copy(source: Path, cache_root: Path | None = None) -> Path:
