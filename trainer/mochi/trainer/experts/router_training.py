@@ -24,6 +24,17 @@ class RouterOutcome:
     reason: str
 
 
+def balanced_samples(groups: Sequence[Sequence[Sample]], limit: int) -> list[Sample]:
+    """At most `limit` samples taken in turn from each group (one domain's held-out
+    samples), so that the largest domain cannot fill the gate's training set alone."""
+    taken: list[Sample] = []
+    depth = 0
+    while len(taken) < limit and any(depth < len(g) for g in groups):
+        taken.extend(g[depth] for g in groups if depth < len(g))
+        depth += 1
+    return taken[:limit]
+
+
 def best_expert_labels(losses: Mapping[str, Sequence[float]]) -> list[str]:
     """For each sample, the expert of lowest loss (ties: the first name in order)."""
     names = sorted(losses)

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from mochi.trainer.experts.plan import DomainPlan
     from mochi.trainer.experts.publish import ExpertSetRegistry, PublishedSet
     from mochi.trainer.registry import BaseModelId
-    from mochi.trainer.samples import Sample
 
 EXPERTS_DIR = "experts"
 ROUTER_STAGE = "router"
@@ -211,11 +210,14 @@ class TrainExpertsHandler:
     ) -> dict[str, Any]:
         """{"path": the gate file or None, "reason": ..., "labels": ...}."""
         from mochi.trainer.experts.losses import expert_losses
-        from mochi.trainer.experts.router_training import previous_router, train_router
+        from mochi.trainer.experts.router_training import (
+            balanced_samples,
+            previous_router,
+            train_router,
+        )
         from mochi.trainer.training.params import TrainParams
 
-        held_out: list[Sample] = [s for plan in plans for s in plan.eval]
-        held_out = held_out[: params.router_samples]
+        held_out = balanced_samples([plan.eval for plan in plans], params.router_samples)
         previous = previous_router(current, set(adapters))
         if len(adapters) < 2:
             return {"path": None, "reason": "a single expert needs no gate", "labels": {}}
