@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
@@ -39,17 +38,6 @@ def default_model(data: Path | None) -> Path:
     from mochi.server.models import ModelStore
 
     return ModelStore(data_dir(str(data) if data else "")).default_model()
-
-
-def resolve(repo: Path, rev: str) -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
 
 
 def build_task(
@@ -114,11 +102,12 @@ def main() -> int:
     args = parser.parse_args()
 
     from mochi.trainer.datasets import DatasetSpec
+    from mochi.trainer.evaluation.git_history import resolve_commit
     from mochi.trainer.training.params import TrainParams
     from mochi.trainer.training.run import PreviousAdapter, train_adapter
 
     model = args.model or default_model(args.data_dir)
-    t1, t2 = resolve(args.repo, args.t1), resolve(args.repo, args.t2)
+    t1, t2 = resolve_commit(args.repo, args.t1), resolve_commit(args.repo, args.t2)
     spec = DatasetSpec(
         context_rate=0.0, docstring_pairs=True, commit_pairs=False, split="random", seed=0
     )

@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -59,6 +58,7 @@ from moe_train import SINGLE, CutData, TrainSettings, cut_data, log, train_seed
 from mochi.rag.protocols import Embedder
 from mochi.rag.routing.features import EmbedTexts
 from mochi.trainer.evaluation import Task
+from mochi.trainer.evaluation.git_history import resolve_commit
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SINCE = "ad25384"  # the parent of 592fb8e: the editors' TypeScript and Lua change after it
@@ -95,17 +95,6 @@ def packaged_model() -> Path:
     from mochi.server.models import ModelStore, default_model
 
     return default_model(ModelStore(data_dir()))
-
-
-def resolve(repo: Path, rev: str) -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
 
 
 def settings_of(args: argparse.Namespace, model: Path, cut: str, until: str) -> dict[str, Any]:
@@ -220,7 +209,7 @@ def main(argv: Sequence[str] | None = None, *, embedder: Embedder | None = None)
     args = parse_args(argv)
     started = time.perf_counter()
     model = (args.model or packaged_model()).resolve()
-    cut, until = resolve(args.repo, args.since), resolve(args.repo, args.until)
+    cut, until = resolve_commit(args.repo, args.since), resolve_commit(args.repo, args.until)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     settings = settings_of(args, model, cut, until)
     args.out.mkdir(parents=True, exist_ok=True)
