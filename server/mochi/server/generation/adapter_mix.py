@@ -51,11 +51,11 @@ def experts_of(mix: AdapterMix) -> tuple[str, ...]:
     return tuple(name for name, _ in mix)
 
 
-def check_experts(request: GenerationRequest, loaded: Sequence[str]) -> None:
-    """Raise GenerationError when the request names an expert (its adapter or one it
-    weighs) that is not loaded."""
-    named = [request.adapter] if request.adapter is not None else []
-    missing = [name for name in (*named, *experts_of(request_mix(request))) if name not in loaded]
+def check_experts(adapter: str | None, mix: AdapterMix, loaded: Sequence[str]) -> None:
+    """Raise GenerationError when a request names an expert (its `adapter`, or one its
+    `mix` weighs) that is not loaded."""
+    named = [adapter] if adapter is not None else []
+    missing = [name for name in (*named, *experts_of(mix)) if name not in loaded]
     if missing:
         listing = ", ".join(loaded) or "none"
         raise GenerationError(f"unknown adapter {missing[0]!r} (loaded: {listing})")

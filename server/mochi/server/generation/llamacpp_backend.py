@@ -214,7 +214,7 @@ class LlamaCppGenerator:
                 f"{self._context_length}"
             )
         mix = request_mix(request)
-        check_experts(request, list(self._adapters))
+        check_experts(request.adapter, mix, list(self._adapters))
         healing = self._heal(prompt_ids) if request.heal else None
         with self._lock:
             self._ensure_open()

@@ -56,6 +56,8 @@ class LearnedRouter:
         manual = self._rules.manual(query.path, available)
         if manual is not None:
             return manual
+        if not any(name in available for name in self.gate.experts):
+            return self._rules.fallback(query.language, available)  # nothing to embed for
         try:
             scores = self.gate.score(
                 route_features(
