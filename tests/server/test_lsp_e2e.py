@@ -20,6 +20,7 @@ from lsp_fixtures import (
     end_of,
     inline,
     open_doc,
+    ready_status,
     wait_until_indexed,
 )
 from lsprotocol import types
@@ -169,12 +170,7 @@ async def test_errors_leave_the_server_serving(client: LanguageClient) -> None:
         await command(client, "mochi.noSuchCommand")
     with pytest.raises(Exception):  # noqa: B017 - any JSON-RPC error will do
         await client.protocol.send_request_async("mochi/noSuchMethod", {})
-    status = await command(client, "mochi.status")
-    for _ in range(240):  # the model loads in the background, beside the index
-        if status["model"] is not None or status["modelError"] is not None:
-            break
-        await asyncio.sleep(0.5)
-        status = await command(client, "mochi.status")
+    status = await ready_status(lambda: command(client, "mochi.status"))
     assert status["model"] is not None
 
 

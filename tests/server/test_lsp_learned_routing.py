@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 
 from expert_sets import CURSORS, EXPERT, domain_expert_set, domain_repo, last_line_end
+from lsp_fixtures import ready_status
 
 from mochi.server.lsp_client import MochiClient
 
@@ -33,7 +34,7 @@ async def session(root: Path, data: Path, gguf: Path, experts: Path) -> None:
     await client.start(root, options)
     try:
         assert client.messages == []  # no "routing falls back to the rules"
-        status = await client.command("mochi.status")
+        status = await ready_status(lambda: client.command("mochi.status"))
         assert set(status["adapters"]) == {"alpha", "beta"}  # loaded from the expert set
         assert await client.command("mochi.explainCompletion") is None  # none served yet
         for domain, (rel, text) in CURSORS.items():

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 
 from git_repo import GitRepo
+from lsp_fixtures import ready_status
 
 from mochi.server.lsp_client import MochiClient
 
@@ -33,12 +34,7 @@ async def session(root: Path, data: Path, gguf: Path, adapters: dict[str, Path])
     }
     await client.start(root, options)
     try:
-        status = await client.command("mochi.status")
-        for _ in range(120):  # the model loads in the background (a bf16 copy on first use)
-            if status["model"] is not None or status["modelError"] is not None:
-                break
-            await asyncio.sleep(0.5)
-            status = await client.command("mochi.status")
+        status = await ready_status(lambda: client.command("mochi.status"))
         assert status["backend"] == "llama.cpp"
         assert set(status["adapters"]) == {"alpha", "beta"}
         text = "def mean(values):\n    total = sum(values)\n    "

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from expert_sets import CURSORS, EXPERT, domain_expert_set, domain_repo, last_line_end
+from lsp_fixtures import ready_status
 from vllm_fixtures import SERVED_NAME, VllmServer, running_tiny_vllm
 
 from mochi.server.lsp_client import MochiClient
@@ -52,7 +53,7 @@ async def session(root: Path, data: Path, vllm: VllmServer, experts: Path) -> No
     await client.start(root, options)
     try:
         assert client.messages == []  # no "routing falls back to the rules"
-        status = await client.command("mochi.status")
+        status = await ready_status(lambda: client.command("mochi.status"))
         assert (status["backend"], status["modelHealth"]) == ("vllm", "ready")
         assert {"alpha", "beta"} <= set(status["adapters"])  # loaded into vLLM at run time
         for domain, (rel, text) in CURSORS.items():

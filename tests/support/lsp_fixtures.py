@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,19 @@ async def wait_until_indexed(client: LanguageClient, timeout: float = 180) -> No
                 return
         await asyncio.sleep(0.1)
     raise AssertionError(f"indexing did not finish: {client.progress_reports}")
+
+
+async def ready_status(
+    status: Callable[[], Awaitable[dict[str, Any]]], timeout: float = 180
+) -> dict[str, Any]:
+    """mochi.status once the model's load is over: the server loads it (and the experts)
+    in the background, after `initialized`."""
+    end = time.monotonic() + timeout
+    answer = await status()
+    while not answer["modelReady"] and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+        answer = await status()
+    return answer
 
 
 def open_doc(client: LanguageClient, rel: str, text: str) -> str:

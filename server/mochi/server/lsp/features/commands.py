@@ -106,6 +106,8 @@ def register(server: MochiServer) -> None:
             "model": info.model_id if info else None,
             "backend": info.backend if info else state.config.model.backend,
             "modelError": state.generator_error or None,
+            # the model's load is over (loaded with its experts, or failed: modelError)
+            "modelReady": state.generator_ready.is_set(),
             "modelHealth": state.generator.health().state.value if state.generator else None,
             "memoryTokens": _memory_tokens(ls),
             "adapters": _adapters(ls),
