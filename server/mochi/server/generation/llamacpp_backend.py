@@ -47,7 +47,12 @@ from mochi.server.generation.adapter_mix import (
 from mochi.server.generation.completion_text import CompletionText
 from mochi.server.generation.gguf_lora import gguf_lora_for
 from mochi.server.generation.gguf_prefill_copy import needs_prefill_copy, prefill_copy
-from mochi.server.generation.llamacpp_model import base_config_of, import_llama, load_llama
+from mochi.server.generation.llamacpp_model import (
+    base_config_of,
+    import_llama,
+    load_llama,
+    load_lora,
+)
 from mochi.server.generation.llamacpp_prefill import FastPrefill, apply_adapters, common_prefix
 from mochi.server.generation.types import (
     BackendHealth,
@@ -188,15 +193,17 @@ class LlamaCppGenerator:
         gguf = gguf_lora_for(Path(path).expanduser(), self._base_config)
         with self._lock:
             self._ensure_open()
-            handle = self._lib.llama_adapter_lora_init(self._llm.model, str(gguf).encode())
-            if not handle:
-                raise GenerationError(f"llama.cpp cannot load the LoRA adapter {gguf}")
-            if self._prefill is not None:
-                self._prefill.load_adapter(name, gguf)
+            handle = load_lora(self._lib, self._llm.model, gguf)
+            if name in experts_of(self._active):  # no context keeps a handle about to go
+                self._switch_adapters(BASE)
+            try:
+                if self._prefill is not None:
+                    self._prefill.load_adapter(name, gguf)
+            except GenerationError:
+                self._lib.llama_adapter_lora_free(handle)
+                raise
             old = self._adapters.pop(name, None)
             if old is not None:
-                if name in experts_of(self._active):
-                    self._switch_adapters(BASE)
                 self._lib.llama_adapter_lora_free(old)
             self._adapters[name] = handle
         log.info("llama.cpp adapter %r loaded from %s", name, gguf)

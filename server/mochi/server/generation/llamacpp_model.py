@@ -44,6 +44,15 @@ def load_llama(lib: Any, path: Path, *, context_length: int, batch_size: int, th
         raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
 
 
+def load_lora(lib: Any, model: Any, gguf: Path) -> Any:
+    """A LoRA adapter handle for `model` from a GGUF LoRA file (free it with
+    `llama_adapter_lora_free`), or a GenerationError."""
+    handle = lib.llama_adapter_lora_init(model, str(gguf).encode())
+    if not handle:
+        raise GenerationError(f"llama.cpp cannot load the LoRA adapter {gguf}")
+    return handle
+
+
 def base_config_of(metadata: Mapping[str, str]) -> dict[str, Any]:
     """The config.json fields LoRA conversion reads, from a GGUF's metadata."""
     architecture = metadata.get("general.architecture", "")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mochi.server.generation.adapter_mix import AdapterMix, mix_label
-from mochi.server.generation.llamacpp_model import load_llama
+from mochi.server.generation.llamacpp_model import load_llama, load_lora
 from mochi.server.generation.types import CancelToken, GenerationCancelled, GenerationError
 
 # A tail at least this long is evaluated on the fast context (~4x faster per token here).
@@ -87,9 +87,7 @@ class FastPrefill:
         self.moves += 1
 
     def load_adapter(self, name: str, gguf: Path) -> None:
-        handle = self._lib.llama_adapter_lora_init(self._llm.model, str(gguf).encode())
-        if not handle:
-            raise GenerationError(f"llama.cpp cannot load the LoRA adapter {gguf}")
+        handle = load_lora(self._lib, self._llm.model, gguf)
         old = self._adapters.pop(name, None)
         if old is not None:
             self._lib.llama_adapter_lora_free(old)
