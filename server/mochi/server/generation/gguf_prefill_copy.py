@@ -2,10 +2,10 @@
 
 llama.cpp's prompt evaluation (prefill) is fast only for the weight types its matrix
 kernels cover. On the 2-core machines mochi is developed on, a 1,100-token prompt of
-SmolLM2-135M takes 5.5 s from the packaged Q4_1 GGUF and 1.3 s from a bf16 copy of the
-same weights, while one decoded token is cheaper from the Q4_1 (11 ms against 13 ms;
-docs/benchmarks/latency.md). So the back end evaluates long prompt tails on the copy and
-decodes on the original (`llamacpp_prefill`).
+SmolLM2-135M takes 2.8 s from the packaged Q4_1 GGUF and 1.15 s from a bf16 copy of the
+same weights, while one decoded token is cheaper from the Q4_1 (9.1 ms against 11.2 ms;
+docs/benchmarks/gguf-types.md, scripts/bench_gguf_types.py). So the back end evaluates
+long prompt tails on the copy and decodes on the original (`llamacpp_prefill`).
 
 The copy is written by llama.cpp's own quantizer (bf16 holds every Q4_1 weight to within
 bf16 rounding: the same perplexity as a float32 copy), in a subprocess because the
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # llama.cpp file types (general.file_type) whose prefill kernels are fast on CPU: float16,
 # bfloat16, Q8_0 and Q4_0. Q4_1 (the packaged model), float32 and the others get a copy.
 FAST_PREFILL_TYPES = frozenset({1, 2, 7, 32})
-BF16_FILE_TYPE = 32
 # A copy costs 2 bytes per weight in memory beside the original: only for small models,
 # and not for toy ones (a few million weights prefill fast from any type).
 MAX_COPY_BYTES = 2 * 1024**3
