@@ -67,6 +67,13 @@ class MemoryConfig:
     window_tokens: int = field(
         default=1024, metadata={"help": "Tokens the model reads at once when building it."}
     )
+    adaptive: bool = field(
+        default=False,
+        metadata={
+            "help": "Scale λ at each step by the memory's top vote against the model's top "
+            "probability: v / (v + p)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -79,7 +86,7 @@ class MemoryConfig:
             raise ConfigError("memory.window_tokens", "must be >= 16")
 
     def settings(self) -> MemorySettings:
-        return MemorySettings(self.weight, self.neighbours, self.temperature)
+        return MemorySettings(self.weight, self.neighbours, self.temperature, self.adaptive)
 
 
 @dataclass

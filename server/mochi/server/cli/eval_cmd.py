@@ -82,6 +82,12 @@ def register(commands: Any) -> None:
         default=10.0,
         help="softmax temperature of the token memory (default 10)",
     )
+    p.add_argument(
+        "--memory-adaptive",
+        action="store_true",
+        help="scale λ at each step by the memory's top vote v against the model's top "
+        "probability p: λ·v/(v+p)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             memory_weight=args.memory_weight,
             memory_neighbours=args.memory_neighbours,
             memory_temperature=args.memory_temperature,
+            memory_adaptive=args.memory_adaptive,
         )
     except (EvalError, ValueError) as exc:
         raise CliError(str(exc)) from None

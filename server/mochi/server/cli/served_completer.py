@@ -137,6 +137,7 @@ def memory_config(decoding: DecodingSettings) -> MemoryConfig:
         weight=decoding.memory_weight,
         neighbours=decoding.memory_neighbours,
         temperature=decoding.memory_temperature,
+        adaptive=decoding.memory_adaptive,
     )
 
 

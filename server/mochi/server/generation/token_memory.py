@@ -25,6 +25,10 @@ class MemorySettings:
     weight: float = 0.5  # λ: the memory's share of the next-token distribution
     neighbours: int = 32  # k
     temperature: float = 10.0  # of the softmax over −(squared L2 distance)
+    # λ per step: weight · v / (v + p), v the memory's top vote and p the model's top
+    # probability, so the memory speaks where it is surer than the model and stays out
+    # of the steps the model (copying from the prompt, say) is sure of
+    adaptive: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -55,7 +59,8 @@ class LastHidden:
 
 class MemoryMix:
     """p = (1 − λ) · p_model + λ · p_memory over the vocabulary; returns log p, so the
-    sampler's argmax and softmax work on it as on logits."""
+    sampler's argmax and softmax work on it as on logits. λ is the settings' weight, or
+    with `adaptive` that weight scaled by the memory's confidence against the model's."""
 
     def __init__(self, neighbours: TokenNeighbours, settings: MemorySettings) -> None:
         self.neighbours = neighbours
@@ -74,10 +79,18 @@ class MemoryMix:
         tokens, votes = self.neighbours.vote(
             hidden.float().cpu().numpy(), s.neighbours, s.temperature
         )
-        probs = torch.softmax(logits.float(), dim=-1) * (1.0 - s.weight)
+        probs = torch.softmax(logits.float(), dim=-1)
         inside = tokens < probs.shape[0]  # the memory of another vocabulary: ignored
-        index = torch.as_tensor(tokens[inside], dtype=torch.long, device=probs.device)
-        weights = torch.as_tensor(votes[inside] * s.weight, dtype=probs.dtype, device=probs.device)
+        tokens, votes = tokens[inside], votes[inside]
+        if tokens.size == 0:
+            return logits
+        weight = s.weight
+        if s.adaptive:
+            vote, sure = float(votes.max()), float(probs.max())
+            weight *= vote / (vote + sure)
+        probs *= 1.0 - weight
+        index = torch.as_tensor(tokens, dtype=torch.long, device=probs.device)
+        weights = torch.as_tensor(votes * weight, dtype=probs.dtype, device=probs.device)
         probs.index_add_(0, index, weights)
         return torch.log(probs.clamp_min(1e-30))
 

@@ -28,6 +28,10 @@ class DecodingSettings:
     memory_temperature: float = field(
         default=10.0, metadata={"help": "Softmax temperature over the memory's distances."}
     )
+    memory_adaptive: bool = field(
+        default=False,
+        metadata={"help": "λ scaled per step by the memory's confidence against the model's."},
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "prompt_tokens", "retrieval_k"):
