@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from expert_sets import CURSORS, EXPERT, domain_expert_set, domain_repo, last_line_end
+from expert_sets import CURSORS, EXPERT, completion_by, domain_expert_set, domain_repo
 from lsp_fixtures import ready_status
 
 from mochi.server.lsp_client import MochiClient
@@ -22,15 +22,6 @@ from mochi.server.lsp_client import MochiClient
 pytest.importorskip("peft")
 
 pytestmark = [pytest.mark.slow]
-
-
-async def completion_by(client: MochiClient, uri: str, text: str, expert: str | None) -> str:
-    """The inline completion at the end of `text` with `expert` pinned (None: routed)."""
-    await client.command("mochi.selectExpert", expert)
-    completion = await client.inline(uri, *last_line_end(text))
-    timing = (await client.command("mochi.timings"))[-1]
-    assert not timing["empty"], "the tiny model suggested nothing"
-    return completion or ""
 
 
 def options(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from expert_sets import CURSORS, EXPERT, domain_expert_set, domain_repo, last_line_end
+from expert_sets import CURSORS, EXPERT, completion_by, domain_expert_set, domain_repo
 from lsp_fixtures import ready_status
 from vllm_fixtures import SERVED_NAME, VllmServer, running_tiny_vllm
 
@@ -31,15 +31,6 @@ EXPERT_ADAPTERS = {"alpha": "a", "beta": "c"}
 def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
     with running_tiny_vllm(tmp_path_factory, "routed-vllm-tiny") as server:
         yield server
-
-
-async def completion_by(client: MochiClient, uri: str, text: str, expert: str | None) -> str:
-    """The inline completion at the end of `text` with `expert` pinned (None: routed)."""
-    await client.command("mochi.selectExpert", expert)
-    completion = await client.inline(uri, *last_line_end(text))
-    timing = (await client.command("mochi.timings"))[-1]
-    assert not timing["empty"], "the tiny model suggested nothing"
-    return completion or ""
 
 
 async def session(root: Path, data: Path, vllm: VllmServer, experts: Path) -> None:

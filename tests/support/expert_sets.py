@@ -14,6 +14,7 @@ from git_repo import GitRepo
 
 from mochi.rag.routing.expert_set import ExpertCard, ExpertSet, write_expert_set
 from mochi.rag.routing.features import FEATURE_VERSION
+from mochi.server.lsp_client import MochiClient
 from mochi.trainer.experts.publish import ExpertSetRegistry, PublishedSet, SetRecord
 
 
@@ -125,3 +126,12 @@ def last_line_end(text: str) -> tuple[int, int]:
     """The (line, character) of the end of `text`."""
     lines = text.split("\n")
     return len(lines) - 1, len(lines[-1])
+
+
+async def completion_by(client: MochiClient, uri: str, text: str, expert: str | None) -> str:
+    """The inline completion at the end of `text` with `expert` pinned (None: routed)."""
+    await client.command("mochi.selectExpert", expert)
+    completion = await client.inline(uri, *last_line_end(text))
+    timing = (await client.command("mochi.timings"))[-1]
+    assert not timing["empty"], "the tiny model suggested nothing"
+    return completion or ""
