@@ -155,7 +155,7 @@ def memory_at_cut(
         if progress is not None:
             progress(f"memory: {p.stage}", p.done, p.total)
 
-    memory, _ = build_memory(generator, worktree, out / MEMORY_DIR, MemoryConfig(), progress=report)
+    memory, _ = build_memory(generator, worktree, out / MEMORY_DIR, config, progress=report)
     return memory
 
 
