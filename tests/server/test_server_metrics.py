@@ -160,11 +160,11 @@ class MemoryGenerator:
     def info(self) -> ModelInfo:
         return ModelInfo(model_id="/models/smollm2", backend="transformers", context_length=8)
 
-    def token_encoder(self, window: int = 1024) -> Any: ...
+    def token_encoder(self, window: int = 1024, adapter: str | None = None) -> Any: ...
 
-    def use_memory(self, memory: Any) -> None: ...
+    def use_memory(self, memory: Any, adapter: str | None = None) -> None: ...
 
-    def current_memory(self) -> Any:
+    def current_memory(self, adapter: str | None = None) -> Any:
         return self.memory
 
 

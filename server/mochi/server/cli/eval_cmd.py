@@ -88,6 +88,11 @@ def register(commands: Any) -> None:
         help="scale λ at each step by the memory's top vote v against the model's top "
         "probability p: λ·v/(v+p)",
     )
+    p.add_argument(
+        "--memory-per-adapter",
+        action="store_true",
+        help="lora+memory configurations query a memory of the LoRA model's own states",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -165,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             memory_neighbours=args.memory_neighbours,
             memory_temperature=args.memory_temperature,
             memory_adaptive=args.memory_adaptive,
+            memory_per_adapter=args.memory_per_adapter,
         )
     except (EvalError, ValueError) as exc:
         raise CliError(str(exc)) from None

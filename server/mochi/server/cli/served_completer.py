@@ -127,6 +127,16 @@ def open_served_completer(
                     generator, inputs.worktree, spec.out, memory_config(spec.decoding), progress
                 )
                 memory_backend(generator).use_memory(memory)
+                if spec.decoding.memory_per_adapter and inputs.adapter_dir is not None:
+                    own = memory_at_cut(
+                        generator,
+                        inputs.worktree,
+                        spec.out,
+                        memory_config(spec.decoding),
+                        progress,
+                        adapter=ADAPTER_NAME,
+                    )
+                    memory_backend(generator).use_memory(own, ADAPTER_NAME)
             yield ServedCompleter(generator, completion_config(spec.decoding), inputs.retriever)
         finally:
             generator.close()
@@ -147,15 +157,18 @@ def memory_at_cut(
     out: Path,
     config: MemoryConfig,
     progress: ProgressFn | None,
+    adapter: str | None = None,
 ) -> MemoryMix:
     """The token memory of the tree at the cut, kept in the run folder (a resumed run
-    reads it back), built as the language server builds a workspace's memory."""
+    reads it back), built as the language server builds a workspace's memory: the base
+    model's, or with `adapter` on (in a folder of its own)."""
 
     def report(p: Progress) -> None:
         if progress is not None:
             progress(f"memory: {p.stage}", p.done, p.total)
 
-    memory, _ = build_memory(generator, worktree, out / MEMORY_DIR, config, progress=report)
+    folder = out / (MEMORY_DIR if adapter is None else f"{MEMORY_DIR}-{adapter}")
+    memory, _ = build_memory(generator, worktree, folder, config, progress=report, adapter=adapter)
     return memory
 
 

@@ -54,7 +54,7 @@ class CpuGenerator:
         # With a token memory attached, every request goes to transformers, those without
         # the memory too: completions with and without it then differ by the memory alone
         # (what `mochi eval` compares), not also by the back end's arithmetic.
-        if self.current_memory() is not None:
+        if self.memory_size() > 0:
             return self.full().generate(request, cancel)
         return self._fast.generate(request, cancel)
 
@@ -95,17 +95,17 @@ class CpuGenerator:
     def score(self, request: ScoreRequest, cancel: CancelToken) -> TokenScores:
         return self.full().score(request, cancel)
 
-    def token_encoder(self, window: int = 1024) -> ModelTokenEncoder:
-        return self.full().token_encoder(window)
+    def token_encoder(self, window: int = 1024, adapter: str | None = None) -> ModelTokenEncoder:
+        return self.full().token_encoder(window, adapter)
 
-    def use_memory(self, memory: MemoryMix | None) -> None:
+    def use_memory(self, memory: MemoryMix | None, adapter: str | None = None) -> None:
         if memory is None and self._full is None:
             return
-        self.full().use_memory(memory)
+        self.full().use_memory(memory, adapter)
 
-    def current_memory(self) -> MemoryMix | None:
+    def current_memory(self, adapter: str | None = None) -> MemoryMix | None:
         full = self._full
-        return full.current_memory() if full is not None else None
+        return full.current_memory(adapter) if full is not None else None
 
     def memory_size(self) -> int:
         full = self._full

@@ -77,6 +77,7 @@ class LoraAdapters:
         self.model = model
         self._model_dir = model_dir
         self._names: list[str] = []
+        self._folders: dict[str, Path] = {}
         self._merges: OrderedDict[AdapterMix, str] = OrderedDict()  # least recent first
         self._max_merges = max_merges
         self._on_dropped = on_dropped
@@ -118,8 +119,16 @@ class LoraAdapters:
                 "(was it trained on a different base model?)"
             ) from exc
         self.model.eval()
+        self._folders[name] = folder
         if name not in self._names:
             self._names.append(name)
+
+    def folder(self, name: str) -> Path:
+        """The folder adapter `name` was loaded from."""
+        self.check(name)
+        if name not in self._folders:
+            raise GenerationError(f"{name!r} is a weighted merge, not an adapter folder")
+        return self._folders[name]
 
     def merged(self) -> list[str]:
         """The peft names of the cached weighted merges, least recently used first."""

@@ -107,6 +107,13 @@ def model_identity(model_dir: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def adapter_identity(model: str, adapter_dir: Path) -> str:
+    """Names the states of a model with an adapter on: the model's identity and the
+    adapter's weights (read as `model_identity` reads a model's)."""
+    both = f"{model}:{model_identity(str(adapter_dir))}"
+    return hashlib.sha256(both.encode()).hexdigest()[:32]
+
+
 class ModelTokenEncoder:
     """Implements `mochi.rag.memory.TokenEncoder` over the base model of a generator:
     its final states (after the last norm, the output layer's input) in windows of

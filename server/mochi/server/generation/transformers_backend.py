@@ -31,6 +31,7 @@ from mochi.server.generation.token_memory import (
     LastHidden,
     MemoryMix,
     ModelTokenEncoder,
+    adapter_identity,
     model_identity,
 )
 from mochi.server.generation.token_scoring import score_ids, tokenize_for_scoring
@@ -109,7 +110,8 @@ class TransformersGenerator:
         self._config: Any = model.config
         self._base: Any = model  # the transformers model (peft wraps it, in place)
         self._last_hidden = LastHidden(model)
-        self._memory: MemoryMix | None = None
+        # token memories by the adapter whose states they hold (None: the base model's)
+        self._memories: dict[str | None, MemoryMix] = {}
         self._identity = ""  # model_identity(model_dir), read when a memory asks for it
         self._prefix_cache = PrefixCache(prefix_cache_size)
         self._adapters = LoraAdapters(model, model_dir, on_dropped=self._prefix_cache.invalidate)
@@ -173,30 +175,44 @@ class TransformersGenerator:
             self._adapters.load(name, path)
             self._prefix_cache.invalidate(name)
 
-    def token_encoder(self, window: int = 1024) -> ModelTokenEncoder:
-        """The base model's states for the token memory (`mochi.rag.memory.TokenEncoder`)."""
+    def token_encoder(self, window: int = 1024, adapter: str | None = None) -> ModelTokenEncoder:
+        """The model's states for the token memory (`mochi.rag.memory.TokenEncoder`): the
+        base model's, or with `adapter` on (the states a request with that adapter is
+        queried with; its identity names the adapter's weights too)."""
         if not self._identity:
             self._identity = model_identity(self._model_dir)
+        identity = self._identity
+        if adapter is not None:
+            with self._lock:
+                folder = self._adapters.folder(adapter)
+            identity = adapter_identity(identity, folder)
 
         def decode(input_ids: Any) -> Any:
-            with self._adapters.active(None):
+            with self._adapters.active(adapter):
                 return self._base.get_decoder()(input_ids=input_ids).last_hidden_state
 
         return ModelTokenEncoder(
-            decode, self._tokenizer, self._identity, self._lock, device=self._device, window=window
+            decode, self._tokenizer, identity, self._lock, device=self._device, window=window
         )
 
-    def use_memory(self, memory: MemoryMix | None) -> None:
-        """Requests with `memory=True` mix in this memory (None: none)."""
+    def use_memory(self, memory: MemoryMix | None, adapter: str | None = None) -> None:
+        """Requests with `memory=True` mix in this memory (None: none): the base model's,
+        or the one of `adapter` for the requests served by that adapter alone (the others
+        with an adapter fall back to the base model's memory)."""
         with self._lock:
-            self._memory = memory
+            if memory is None:
+                self._memories.pop(adapter, None)
+            else:
+                self._memories[adapter] = memory
 
-    def current_memory(self) -> MemoryMix | None:
-        return self._memory
+    def current_memory(self, adapter: str | None = None) -> MemoryMix | None:
+        return self._memories.get(adapter)
 
     def memory_size(self) -> int:
-        memory = self._memory
-        return memory.size if memory is not None else 0
+        return sum(memory.size for memory in self._memories.values())
+
+    def _memory_for(self, adapter: str | None) -> MemoryMix | None:
+        return self._memories.get(adapter) or self._memories.get(None)
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         if cancel.is_set():
@@ -227,7 +243,7 @@ class TransformersGenerator:
             started = time.perf_counter()
             if settings.max_new_tokens <= 0:
                 return GenerationResult("", "length", len(prompt_ids), 0, adapter=request.adapter)
-            memory = self._memory if request.memory else None
+            memory = self._memory_for(served) if request.memory else None
             result = self._generate_locked(
                 served, prompt_ids, settings, cancel, started, healing, memory
             )
@@ -272,7 +288,7 @@ class TransformersGenerator:
         with self._lock:
             self._closed = True
             self._prefix_cache.clear()
-            self._memory = None
+            self._memories.clear()
             self._last_hidden.close()
             self._adapters.model = None
             self._base = None

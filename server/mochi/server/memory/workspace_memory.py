@@ -21,13 +21,14 @@ from mochi.server.generation.types import GenerationError, Generator
 
 @runtime_checkable
 class MemoryBackend(Protocol):
-    """A generator that can read a memory's keys and mix one into decoding."""
+    """A generator that can read a memory's keys and mix one into decoding: the base
+    model's memory, or one per adapter (its states with the adapter on)."""
 
-    def token_encoder(self, window: int = 1024) -> TokenEncoder: ...
+    def token_encoder(self, window: int = 1024, adapter: str | None = None) -> TokenEncoder: ...
 
-    def use_memory(self, memory: MemoryMix | None) -> None: ...
+    def use_memory(self, memory: MemoryMix | None, adapter: str | None = None) -> None: ...
 
-    def current_memory(self) -> MemoryMix | None: ...
+    def current_memory(self, adapter: str | None = None) -> MemoryMix | None: ...
 
 
 def memory_backend(generator: Generator) -> MemoryBackend:
@@ -56,13 +57,15 @@ def build_memory(
     rag: RagConfig | None = None,
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    adapter: str | None = None,
 ) -> tuple[MemoryMix, MemoryReport]:
     """Sync the memory in `folder` with the code files of `root` (reading only what
     changed), then load it for search; when nothing changed and the generator already
-    holds this memory with these settings, that one is kept (no reload)."""
+    holds this memory with these settings, that one is kept (no reload). With `adapter`,
+    the keys are the model's states with that adapter on (its own memory and folder)."""
     backend = memory_backend(generator)
     rag = rag or RagConfig()
-    encoder = backend.token_encoder(window=config.window_tokens)
+    encoder = backend.token_encoder(window=config.window_tokens, adapter=adapter)
     store = MemoryStore(folder, encoder.identity)
     report = sync_memory(
         store,
@@ -72,7 +75,7 @@ def build_memory(
         progress=progress,
         should_cancel=should_cancel,
     )
-    current = backend.current_memory()
+    current = backend.current_memory(adapter)
     unchanged = not (report.encoded or report.removed or report.reused)
     if current is not None and unchanged and current.settings == config.settings():
         return current, report

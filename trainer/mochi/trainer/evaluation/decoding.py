@@ -32,6 +32,13 @@ class DecodingSettings:
         default=False,
         metadata={"help": "λ scaled per step by the memory's confidence against the model's."},
     )
+    memory_per_adapter: bool = field(
+        default=False,
+        metadata={
+            "help": "The configurations with the LoRA and the memory query a memory of the "
+            "model's states with the LoRA on (else the base model's)."
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "prompt_tokens", "retrieval_k"):
