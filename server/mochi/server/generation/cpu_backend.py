@@ -2,12 +2,13 @@
 what only it can do.
 
 Completions, the hot path (one per keystroke), go to `LlamaCppGenerator`: the model's
-GGUF, decoded by llama.cpp several times faster per token than torch. Scoring (candidate
-ranking, convention diagnostics) and the token memory (kNN-LM: hidden states mixed into
-each next-token choice) need the model's tensors, so they go to a `TransformersGenerator`
-on the same model, loaded the first time one of them is asked for: a server that only
-completes never loads torch's copy. Once a token memory is attached (completion.memory,
-or a `mochi eval` run with memory configurations), all completions go to transformers.
+GGUF, decoded by llama.cpp several times faster per token than torch, with the token
+memory (kNN-LM) mixed in when a request asks for it. Scoring (candidate ranking,
+convention diagnostics) and making the memory's keys (the model's hidden states over the
+repository's code) need the model's tensors, so they go to a `TransformersGenerator` on
+the same model, loaded the first time one of them is asked for: a server that only
+completes never loads torch's copy. The keys are the states llama.cpp queries with up to
+its weights' rounding (cosine 0.9997 for the packaged Q4_1 SmolLM2 against bf16).
 Both back ends get every LoRA expert, so the router's choice means the same on either.
 """
 
@@ -51,11 +52,6 @@ class CpuGenerator:
         return self._fast.info()
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
-        # With a token memory attached, every request goes to transformers, those without
-        # the memory too: completions with and without it then differ by the memory alone
-        # (what `mochi eval` compares), not also by the back end's arithmetic.
-        if self.memory_size() > 0:
-            return self.full().generate(request, cancel)
         return self._fast.generate(request, cancel)
 
     def count_tokens(self, text: str) -> int:
@@ -84,7 +80,7 @@ class CpuGenerator:
         if full is not None:
             full.close()
 
-    # -- Scorer and MemoryBackend: transformers, loaded on first use ----------------------
+    # -- Scorer and the memory's keys: transformers, loaded on first use -----------------
 
     def full(self) -> TransformersGenerator:
         with self._lock:
@@ -98,15 +94,13 @@ class CpuGenerator:
     def token_encoder(self, window: int = 1024, adapter: str | None = None) -> ModelTokenEncoder:
         return self.full().token_encoder(window, adapter)
 
+    # -- the token memory: keys from transformers, mixed in by llama.cpp -----------------
+
     def use_memory(self, memory: MemoryMix | None, adapter: str | None = None) -> None:
-        if memory is None and self._full is None:
-            return
-        self.full().use_memory(memory, adapter)
+        self._fast.use_memory(memory, adapter)
 
     def current_memory(self, adapter: str | None = None) -> MemoryMix | None:
-        full = self._full
-        return full.current_memory(adapter) if full is not None else None
+        return self._fast.current_memory(adapter)
 
     def memory_size(self) -> int:
-        full = self._full
-        return full.memory_size() if full is not None else 0
+        return self._fast.memory_size()

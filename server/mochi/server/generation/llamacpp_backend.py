@@ -17,9 +17,14 @@ llama-cpp-python's low-level calls, so that it keeps what the transformers back 
   packaged model's type), then moved to the decoding context (`llamacpp_prefill`), with
   `prefill = "auto"`.
 
-One request at a time under a lock, as in the transformers back end. The token memory
-(kNN-LM) and scoring are transformers-only: requests with `memory` are served without it,
-and `scorer_of` finds no scorer here.
+- the token memory (kNN-LM), when one is given (`use_memory`; its keys are made by the
+  transformers copy of the model, `CpuGenerator`): llama.cpp outputs the final hidden
+  state of the last token alongside its logits (`llama_set_embeddings`, switched on for
+  that token only, so a prompt's other tokens get no output layer), and the memory's vote
+  is mixed into the logits at each step.
+
+One request at a time under a lock, as in the transformers back end. Scoring is
+transformers-only: `scorer_of` finds no scorer here.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from mochi.server.generation.llamacpp_model import (
     load_lora,
 )
 from mochi.server.generation.llamacpp_prefill import FastPrefill, apply_adapters, common_prefix
+from mochi.server.generation.token_memory import MemoryMix
 from mochi.server.generation.types import (
     BackendHealth,
     BackendState,
@@ -128,6 +134,10 @@ class LlamaCppGenerator:
         )
         self._healer: TokenHealer | None = None  # built on the first healed request
         self._adapters: dict[str, Any] = {}  # name -> llama_adapter_lora_p
+        # token memories by the adapter whose states they hold (None: the base model's)
+        self._memories: dict[str | None, MemoryMix] = {}
+        self._n_embd = int(self._lib.llama_n_embd(self._llm.model))
+        self._embeddings = False  # whether the context outputs hidden states
         self._active: AdapterMix = BASE  # the adapters the KV cache was computed with
         self._prefill: FastPrefill | None = None
         try:
@@ -187,6 +197,21 @@ class LlamaCppGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenize(text, add_special=False))
+
+    def use_memory(self, memory: MemoryMix | None, adapter: str | None = None) -> None:
+        """Requests with `memory=True` mix in this memory (None: none): the base model's,
+        or the one of `adapter` for the requests that adapter alone serves."""
+        with self._lock:
+            if memory is None:
+                self._memories.pop(adapter, None)
+            else:
+                self._memories[adapter] = memory
+
+    def current_memory(self, adapter: str | None = None) -> MemoryMix | None:
+        return self._memories.get(adapter)
+
+    def memory_size(self) -> int:
+        return sum(memory.size for memory in self._memories.values())
 
     def load_adapter(self, name: str, path: str) -> None:
         """Add (or replace) adapter `name` from a peft folder or a GGUF LoRA file."""
@@ -268,10 +293,15 @@ class LlamaCppGenerator:
         if mix != self._active:
             self._switch_adapters(mix)
         fed = healing.prompt_ids if healing is not None else prompt_ids
+        memory = self._memory_for(mix) if request.memory else None
         reused = self._keep_prefix(fed)
         if self._prefill is not None and self._prefill.wants(fed, reused):
             self._prefill.prefill_into(self._llm, fed, cancel)
-            logits = self._eval(list(fed[-1:]))
+            logits = self._eval_last(fed[-1], memory)
+        elif memory is not None:  # the prompt without outputs, then its last token with them
+            if len(fed) - reused > 1:
+                self._evaluate(fed[reused:-1], cancel)
+            logits = self._eval_last(fed[-1], memory)
         else:
             logits = self._evaluate(fed[reused:], cancel)
         rng = np.random.default_rng(request.seed)
@@ -293,7 +323,7 @@ class LlamaCppGenerator:
                 break
             if cancel.is_set():
                 raise GenerationCancelled()
-            logits = self._eval([token])
+            logits = self._eval_last(token, memory)
             token = _pick(logits, request.temperature, rng, None)
         return GenerationResult(
             text=text.text,
@@ -317,6 +347,7 @@ class LlamaCppGenerator:
         return keep
 
     def _evaluate(self, tail: Sequence[int], cancel: CancelToken) -> np.ndarray:
+        self._output_states(False)
         logits = None
         for start in range(0, len(tail), self._batch):
             if cancel.is_set():
@@ -324,6 +355,27 @@ class LlamaCppGenerator:
             logits = self._eval(list(tail[start : start + self._batch]))
         assert logits is not None  # _keep_prefix leaves at least one token
         return logits
+
+    def _memory_for(self, mix: AdapterMix) -> MemoryMix | None:
+        own = self._memories.get(mix[0][0]) if len(mix) == 1 else None
+        return own or self._memories.get(None)
+
+    def _eval_last(self, token: int, memory: MemoryMix | None) -> np.ndarray:
+        """Evaluate one token; its logits, with the memory's vote mixed in when given."""
+        self._output_states(memory is not None)
+        logits = self._eval([token])
+        if memory is None:
+            return logits
+        pointer = self._lib.llama_get_embeddings_ith(self._llm.ctx, -1)
+        if not pointer:
+            raise GenerationError("llama.cpp gave no hidden state for the token memory")
+        hidden = np.ctypeslib.as_array(pointer, shape=(self._n_embd,))
+        return memory.mix_arrays(logits, hidden)
+
+    def _output_states(self, on: bool) -> None:
+        if on != self._embeddings:
+            self._lib.llama_set_embeddings(self._llm.ctx, on)
+            self._embeddings = on
 
     def _eval(self, tokens: list[int]) -> np.ndarray:
         """Evaluate `tokens` after the cache; the logits after the last one."""

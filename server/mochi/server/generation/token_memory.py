@@ -94,6 +94,16 @@ class MemoryMix:
         probs.index_add_(0, index, weights)
         return torch.log(probs.clamp_min(1e-30))
 
+    def mix_arrays(self, logits: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        """`mix` over numpy arrays (a back end that decodes outside torch: llama.cpp)."""
+        import torch
+
+        out = self.mix(
+            torch.from_numpy(np.array(logits, dtype=np.float32)),
+            torch.from_numpy(np.array(hidden, dtype=np.float32)),
+        )
+        return out.numpy()
+
 
 def model_identity(model_dir: str) -> str:
     """Names a model's weights: the folder, and the size and first MiB of each weights file
