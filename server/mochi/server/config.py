@@ -41,7 +41,7 @@ class CompletionConfig:
         default=False,
         metadata={
             "help": "Mix the repository's token memory into each next-token choice "
-            "([memory]; transformers back end)."
+            "([memory]; transformers, and llama.cpp with backend = auto)."
         },
     )
 
