@@ -7,8 +7,8 @@ memory (kNN-LM) mixed in when a request asks for it. Scoring (candidate ranking,
 convention diagnostics) and making the memory's keys (the model's hidden states over the
 repository's code) need the model's tensors, so they go to a `TransformersGenerator` on
 the same model, loaded the first time one of them is asked for: a server that only
-completes never loads torch's copy. The keys are the states llama.cpp queries with up to
-its weights' rounding (cosine 0.9997 for the packaged Q4_1 SmolLM2 against bf16).
+completes never loads torch's copy. The keys are the states llama.cpp queries with, up to
+the rounding of its weights to the GGUF's type.
 Both back ends get every LoRA expert, so the router's choice means the same on either.
 """
 
