@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
     p.add_argument("--until", default="HEAD", help="the last commit tasks come from")
     p.add_argument(
         "--configs",
-        default="base,retrieval,lora,retrieval+lora",
+        default="base,retrieval,lora,memory,retrieval+lora",
         help="comma-separated: base, retrieval, lora, memory and their combinations with +, "
         "e.g. retrieval+lora+memory (base is always scored)",
     )
